@@ -1,0 +1,3 @@
+module github.com/goray-dev/goray
+
+go 1.26

@@ -1,0 +1,692 @@
+package objstore
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+)
+
+// ID identifies an object within one store.
+type ID uint64
+
+// State is where an object is in its life.
+type State int
+
+// The states an object goes through. Freed objects are forgotten; the state
+// exists so that a late reader gets a clear error.
+const (
+	Pending State = iota // its task has not finished
+	Ready                // in memory
+	Spilled              // on disk, restored on access
+	Failed               // its task failed; reading returns the error
+	Freed                // released; reading is an error
+)
+
+func (s State) String() string {
+	switch s {
+	case Pending:
+		return "PENDING"
+	case Ready:
+		return "IN_MEMORY"
+	case Spilled:
+		return "SPILLED"
+	case Failed:
+		return "FAILED"
+	case Freed:
+		return "FREED"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// Source says how an object came to be.
+type Source int
+
+// Sources of objects.
+const (
+	FromPut Source = iota
+	FromTask
+)
+
+// ErrReleased is returned when reading an object after it was released.
+var ErrReleased = errors.New("object was released")
+
+// ErrClosed is returned by a store after Close.
+var ErrClosed = errors.New("object store is shut down")
+
+// FullError reports that a value cannot be stored within the budget and
+// cannot be spilled.
+type FullError struct {
+	Size, Used, Budget int64
+	Type               string
+}
+
+func (e *FullError) Error() string {
+	return fmt.Sprintf("object store full: a %s of %d bytes does not fit (%d of %d bytes in use) and cannot be spilled to disk (its type is not gob-encodable); raise ObjectStoreMemory or release objects",
+		e.Type, e.Size, e.Used, e.Budget)
+}
+
+type object struct {
+	id       ID
+	state    State
+	value    any
+	err      error
+	size     int64
+	codec    Codec
+	typeName string
+	source   Source
+	callSite uintptr
+	created  time.Time
+
+	done      chan struct{} // closed when the object leaves Pending
+	callbacks []func()      // run once when the object leaves Pending
+
+	handles     int // live references held by user code
+	pendingUses int // pending tasks that take it as an argument
+
+	spillPath string
+	spilling  bool          // being written to disk; value still readable
+	restoring chan struct{} // non-nil while being read back
+
+	prev, next *object // LRU list of in-memory ready objects, oldest first
+}
+
+// Options configure a store.
+type Options struct {
+	Budget   int64  // bytes held in memory before spilling; <= 0 means no limit
+	SpillDir string // where spilled objects go; created on first spill
+}
+
+// Store holds objects. All methods are safe for concurrent use.
+type Store struct {
+	mu       sync.Mutex
+	opts     Options
+	objects  map[ID]*object
+	nextID   ID
+	inMemory int64
+	onDisk   int64
+	spills   int64
+	restores int64
+	closed   bool
+	lruHead  *object
+	lruTail  *object
+	spillDir string
+}
+
+// New returns an empty store.
+func New(opts Options) *Store {
+	return &Store{opts: opts, objects: make(map[ID]*object)}
+}
+
+// Create registers a pending object that a task will fill, with one handle.
+func (s *Store) Create(source Source, callSite uintptr) (ID, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	s.nextID++
+	o := &object{id: s.nextID, state: Pending, source: source, callSite: callSite,
+		created: time.Now(), done: make(chan struct{}), handles: 1}
+	s.objects[o.id] = o
+	return o.id, nil
+}
+
+// Seal stores the value of a pending object. It spills older objects when
+// the budget is exceeded. If the object was released meanwhile the value is
+// dropped.
+func (s *Store) Seal(id ID, value any, size int64, codec Codec, typeName string) error {
+	s.mu.Lock()
+	o, ok := s.objects[id]
+	if !ok || o.state != Pending {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.opts.Budget > 0 && s.inMemory+size > s.opts.Budget {
+		victims := s.pickVictimsLocked(s.inMemory + size - s.opts.Budget)
+		if freed := victimBytes(victims); s.inMemory-freed+size > s.opts.Budget {
+			// Even spilling every candidate leaves no room: the object
+			// goes to disk itself (Ray's fallback allocation) if it can.
+			for _, v := range victims {
+				v.spilling = false
+			}
+			if codec == nil {
+				err := &FullError{Size: size, Used: s.inMemory, Budget: s.opts.Budget, Type: typeName}
+				s.mu.Unlock()
+				return err
+			}
+			o.value, o.size, o.codec, o.typeName = value, size, codec, typeName
+			o.spilling = true
+			s.mu.Unlock()
+			return s.spillNew(o)
+		}
+		o.value, o.size, o.codec, o.typeName = value, size, codec, typeName
+		s.markReadyLocked(o)
+		s.mu.Unlock()
+		s.spill(victims)
+		return nil
+	}
+	o.value, o.size, o.codec, o.typeName = value, size, codec, typeName
+	s.markReadyLocked(o)
+	s.mu.Unlock()
+	return nil
+}
+
+// spillNew writes a sealed-but-unpublished object straight to disk.
+func (s *Store) spillNew(o *object) error {
+	path, err := s.writeSpill(o)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o.spilling = false
+	if err != nil {
+		o.value = nil
+		o.state = Failed
+		o.err = fmt.Errorf("spill object %x: %w", o.id, err)
+		s.finishLocked(o)
+		return o.err
+	}
+	o.value = nil
+	o.spillPath = path
+	o.state = Spilled
+	s.onDisk += o.size
+	s.spills++
+	s.finishLocked(o)
+	s.maybeFreeLocked(o)
+	return nil
+}
+
+func (s *Store) markReadyLocked(o *object) {
+	o.state = Ready
+	s.inMemory += o.size
+	s.lruPush(o)
+	s.finishLocked(o)
+	s.maybeFreeLocked(o)
+}
+
+// Fail marks a pending object as failed with err.
+func (s *Store) Fail(id ID, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objects[id]
+	if !ok || o.state != Pending {
+		return
+	}
+	o.state = Failed
+	o.err = err
+	s.finishLocked(o)
+	s.maybeFreeLocked(o)
+}
+
+func (s *Store) finishLocked(o *object) {
+	close(o.done)
+	cbs := o.callbacks
+	o.callbacks = nil
+	for _, cb := range cbs {
+		// Callbacks only signal (non-blocking sends, counters); running them
+		// under the lock keeps their order with state changes simple.
+		cb()
+	}
+}
+
+// OnReady runs cb once when the object is no longer pending (immediately if
+// it already is). It reports false if the object is unknown.
+func (s *Store) OnReady(id ID, cb func()) bool {
+	s.mu.Lock()
+	o, ok := s.objects[id]
+	if !ok {
+		s.mu.Unlock()
+		return false
+	}
+	if o.state == Pending {
+		o.callbacks = append(o.callbacks, cb)
+		s.mu.Unlock()
+		return true
+	}
+	s.mu.Unlock()
+	cb()
+	return true
+}
+
+// IsReady reports whether the object has left Pending (ready, spilled,
+// failed or freed).
+func (s *Store) IsReady(id ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objects[id]
+	return !ok || o.state != Pending
+}
+
+// Done returns a channel closed once the object leaves Pending, or nil if it
+// is unknown.
+func (s *Store) Done(id ID) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.objects[id]; ok {
+		return o.done
+	}
+	return nil
+}
+
+// Get waits until the object is ready and returns its value, restoring it
+// from disk if it was spilled.
+func (s *Store) Get(ctx context.Context, id ID) (any, error) {
+	s.mu.Lock()
+	o, ok := s.objects[id]
+	if !ok {
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		return nil, ErrReleased
+	}
+	done := o.done
+	s.mu.Unlock()
+	select {
+	case <-done:
+	default:
+		if ctx.Done() == nil {
+			<-done
+		} else {
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+	for {
+		s.mu.Lock()
+		switch o.state {
+		case Ready:
+			v := o.value
+			s.lruTouch(o)
+			s.mu.Unlock()
+			return v, nil
+		case Failed:
+			err := o.err
+			s.mu.Unlock()
+			return nil, err
+		case Freed:
+			s.mu.Unlock()
+			return nil, ErrReleased
+		case Spilled:
+			if o.restoring != nil {
+				ch := o.restoring
+				s.mu.Unlock()
+				select {
+				case <-ch:
+					continue
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			o.restoring = make(chan struct{})
+			s.mu.Unlock()
+			if err := s.restore(o); err != nil {
+				return nil, err
+			}
+		default:
+			s.mu.Unlock()
+			return nil, fmt.Errorf("object %x in unexpected state %v", id, o.state)
+		}
+	}
+}
+
+// restore reads a spilled object back into memory.
+func (s *Store) restore(o *object) error {
+	f, err := os.Open(o.spillPath)
+	var v any
+	if err == nil {
+		v, err = o.codec.Decode(bufio.NewReaderSize(f, 1<<20))
+		f.Close()
+	}
+	s.mu.Lock()
+	ch := o.restoring
+	o.restoring = nil
+	defer close(ch)
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("restore spilled object %x from %s: %w", o.id, o.spillPath, err)
+	}
+	if o.state != Spilled { // freed while restoring
+		s.mu.Unlock()
+		return ErrReleased
+	}
+	os.Remove(o.spillPath)
+	o.spillPath = ""
+	s.onDisk -= o.size
+	s.restores++
+	o.value = v
+	o.state = Ready
+	s.inMemory += o.size
+	s.lruPush(o)
+	var victims []*object
+	if s.opts.Budget > 0 && s.inMemory > s.opts.Budget {
+		victims = s.pickVictimsLocked(s.inMemory - s.opts.Budget)
+	}
+	s.mu.Unlock()
+	s.spill(victims)
+	return nil
+}
+
+// pickVictimsLocked marks the oldest spillable ready objects, other than
+// those already spilling, until need bytes are covered.
+func (s *Store) pickVictimsLocked(need int64) []*object {
+	var out []*object
+	var got int64
+	for o := s.lruHead; o != nil && got < need; o = o.next {
+		if o.spilling || o.codec == nil || o.size == 0 {
+			continue
+		}
+		o.spilling = true
+		out = append(out, o)
+		got += o.size
+	}
+	return out
+}
+
+func victimBytes(vs []*object) int64 {
+	var n int64
+	for _, v := range vs {
+		n += v.size
+	}
+	return n
+}
+
+func (s *Store) spill(victims []*object) {
+	for _, o := range victims {
+		path, err := s.writeSpill(o)
+		s.mu.Lock()
+		o.spilling = false
+		if err == nil && o.state == Ready {
+			o.value = nil
+			o.spillPath = path
+			o.state = Spilled
+			s.inMemory -= o.size
+			s.onDisk += o.size
+			s.spills++
+			s.lruRemove(o)
+		} else if err == nil {
+			os.Remove(path) // freed meanwhile
+		}
+		// A failed spill leaves the object in memory: over budget beats
+		// losing data.
+		s.mu.Unlock()
+	}
+}
+
+func (s *Store) writeSpill(o *object) (string, error) {
+	dir, err := s.ensureSpillDir()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, fmt.Sprintf("obj-%x-*.spill", o.id))
+	if err != nil {
+		return "", err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	s.mu.Lock()
+	v := o.value
+	s.mu.Unlock()
+	err = o.codec.Encode(w, v)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+func (s *Store) ensureSpillDir() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spillDir != "" {
+		return s.spillDir, nil
+	}
+	base := s.opts.SpillDir
+	if base == "" {
+		base = os.TempDir()
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", fmt.Errorf("spill directory: %w", err)
+	}
+	dir, err := os.MkdirTemp(base, "goray-spill-")
+	if err != nil {
+		return "", fmt.Errorf("spill directory: %w", err)
+	}
+	s.spillDir = dir
+	return dir, nil
+}
+
+// AddHandle counts one more live reference.
+func (s *Store) AddHandle(id ID) {
+	s.mu.Lock()
+	if o, ok := s.objects[id]; ok {
+		o.handles++
+	}
+	s.mu.Unlock()
+}
+
+// DropHandle counts one reference gone; the object is freed when none is
+// left and no pending task needs it.
+func (s *Store) DropHandle(id ID) {
+	s.mu.Lock()
+	if o, ok := s.objects[id]; ok && o.handles > 0 {
+		o.handles--
+		s.maybeFreeLocked(o)
+	}
+	s.mu.Unlock()
+}
+
+// AddUse counts a pending task that takes the object as an argument.
+func (s *Store) AddUse(id ID) {
+	s.mu.Lock()
+	if o, ok := s.objects[id]; ok {
+		o.pendingUses++
+	}
+	s.mu.Unlock()
+}
+
+// DropUse undoes AddUse.
+func (s *Store) DropUse(id ID) {
+	s.mu.Lock()
+	if o, ok := s.objects[id]; ok && o.pendingUses > 0 {
+		o.pendingUses--
+		s.maybeFreeLocked(o)
+	}
+	s.mu.Unlock()
+}
+
+// Release frees an object now, whatever refers to it; later reads fail with
+// ErrReleased.
+func (s *Store) Release(id ID) {
+	s.mu.Lock()
+	if o, ok := s.objects[id]; ok {
+		s.freeLocked(o)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Store) maybeFreeLocked(o *object) {
+	if o.handles == 0 && o.pendingUses == 0 && o.state != Pending {
+		s.freeLocked(o)
+	}
+}
+
+func (s *Store) freeLocked(o *object) {
+	switch o.state {
+	case Ready:
+		s.inMemory -= o.size
+		s.lruRemove(o)
+	case Spilled:
+		s.onDisk -= o.size
+		if o.restoring == nil {
+			os.Remove(o.spillPath)
+		}
+	case Pending:
+		o.state = Freed
+		s.finishLocked(o) // wake readers and waiters: they see ErrReleased
+	}
+	o.state = Freed
+	o.value = nil
+	delete(s.objects, o.id)
+}
+
+// Info describes one object for the state API.
+type Info struct {
+	ID          ID
+	Size        int64
+	State       State
+	Source      Source
+	Type        string
+	CallSite    string
+	Handles     int
+	PendingUses int
+	Created     time.Time
+}
+
+// ReferenceType names the strongest kind of reference, as `ray list
+// objects` does.
+func (i Info) ReferenceType() string {
+	switch {
+	case i.PendingUses > 0:
+		return "USED_BY_PENDING_TASK"
+	case i.Handles > 0:
+		return "LOCAL_REFERENCE"
+	}
+	return "PINNED_IN_MEMORY"
+}
+
+// List returns every live object, oldest first.
+func (s *Store) List() []Info {
+	s.mu.Lock()
+	out := make([]Info, 0, len(s.objects))
+	pcs := make([]uintptr, 0, len(s.objects))
+	for _, o := range s.objects {
+		out = append(out, Info{ID: o.id, Size: o.size, State: o.state, Source: o.source,
+			Type: o.typeName, Handles: o.handles, PendingUses: o.pendingUses, Created: o.created})
+		pcs = append(pcs, o.callSite)
+	}
+	s.mu.Unlock()
+	for i := range out {
+		out[i].CallSite = describeCallSite(pcs[i])
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func describeCallSite(pc uintptr) string {
+	if pc == 0 {
+		return "disabled"
+	}
+	frames := runtime.CallersFrames([]uintptr{pc})
+	f, _ := frames.Next()
+	if f.File == "" {
+		return "unknown"
+	}
+	return fmt.Sprintf("%s:%d %s", filepath.Base(f.File), f.Line, shortFunc(f.Function))
+}
+
+func shortFunc(name string) string {
+	if i := lastSlash(name); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// Stats summarises the store.
+type Stats struct {
+	Objects       int
+	InMemoryBytes int64
+	SpilledBytes  int64
+	BudgetBytes   int64
+	SpillCount    int64
+	RestoreCount  int64
+	SpillDir      string
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Objects: len(s.objects), InMemoryBytes: s.inMemory, SpilledBytes: s.onDisk,
+		BudgetBytes: s.opts.Budget, SpillCount: s.spills, RestoreCount: s.restores, SpillDir: s.spillDir}
+}
+
+// Close frees every object, fails pending readers and removes spill files.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	for _, o := range s.objects {
+		if o.state == Pending {
+			o.state = Failed
+			o.err = ErrClosed
+			s.finishLocked(o)
+		}
+		o.value = nil
+	}
+	s.objects = make(map[ID]*object)
+	s.lruHead, s.lruTail = nil, nil
+	s.inMemory, s.onDisk = 0, 0
+	if s.spillDir != "" {
+		return os.RemoveAll(s.spillDir)
+	}
+	return nil
+}
+
+func (s *Store) lruPush(o *object) {
+	o.prev, o.next = s.lruTail, nil
+	if s.lruTail != nil {
+		s.lruTail.next = o
+	} else {
+		s.lruHead = o
+	}
+	s.lruTail = o
+}
+
+func (s *Store) lruRemove(o *object) {
+	if o.prev != nil {
+		o.prev.next = o.next
+	} else if s.lruHead == o {
+		s.lruHead = o.next
+	}
+	if o.next != nil {
+		o.next.prev = o.prev
+	} else if s.lruTail == o {
+		s.lruTail = o.prev
+	}
+	o.prev, o.next = nil, nil
+}
+
+func (s *Store) lruTouch(o *object) {
+	if s.lruTail == o {
+		return
+	}
+	s.lruRemove(o)
+	s.lruPush(o)
+}
