@@ -327,11 +327,15 @@ func (s *Store) Get(ctx context.Context, id ID) (any, error) {
 					return nil, ctx.Err()
 				}
 			}
+			if s.opts.Budget > 0 && o.size > s.opts.Budget {
+				// Larger than the whole budget: read it through, leave it on disk.
+				path, codec := o.spillPath, o.codec
+				s.mu.Unlock()
+				return readSpill(path, codec, id)
+			}
 			o.restoring = make(chan struct{})
 			s.mu.Unlock()
-			if err := s.restore(o); err != nil {
-				return nil, err
-			}
+			return s.restore(o)
 		default:
 			s.mu.Unlock()
 			return nil, fmt.Errorf("object %x in unexpected state %v", id, o.state)
@@ -339,25 +343,36 @@ func (s *Store) Get(ctx context.Context, id ID) (any, error) {
 	}
 }
 
-// restore reads a spilled object back into memory.
-func (s *Store) restore(o *object) error {
-	f, err := os.Open(o.spillPath)
+func readSpill(path string, codec Codec, id ID) (any, error) {
+	f, err := os.Open(path)
 	var v any
 	if err == nil {
-		v, err = o.codec.Decode(bufio.NewReaderSize(f, 1<<20))
+		v, err = codec.Decode(bufio.NewReaderSize(f, 1<<20))
 		f.Close()
 	}
+	if err != nil {
+		return nil, fmt.Errorf("restore spilled object %x from %s: %w", id, path, err)
+	}
+	return v, nil
+}
+
+// restore reads a spilled object back into memory and returns its value.
+func (s *Store) restore(o *object) (any, error) {
+	v, err := readSpill(o.spillPath, o.codec, o.id)
 	s.mu.Lock()
 	ch := o.restoring
 	o.restoring = nil
 	defer close(ch)
 	if err != nil {
 		s.mu.Unlock()
-		return fmt.Errorf("restore spilled object %x from %s: %w", o.id, o.spillPath, err)
+		return nil, err
 	}
 	if o.state != Spilled { // freed while restoring
+		if o.state == Freed {
+			os.Remove(o.spillPath)
+		}
 		s.mu.Unlock()
-		return ErrReleased
+		return nil, ErrReleased
 	}
 	os.Remove(o.spillPath)
 	o.spillPath = ""
@@ -373,7 +388,7 @@ func (s *Store) restore(o *object) error {
 	}
 	s.mu.Unlock()
 	s.spill(victims)
-	return nil
+	return v, nil
 }
 
 // pickVictimsLocked marks the oldest spillable ready objects, other than
