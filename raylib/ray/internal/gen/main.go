@@ -5,10 +5,12 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"go/format"
 	"log"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/template"
 )
@@ -233,7 +235,7 @@ func Call{{.Suffix}}Args[{{.TR}}](a *Actor[T], m func(*T{{.Comma}}{{.TypeParams}
 }
 {{end}}`
 
-func render(name, tmpl string, max int) {
+func render(dir, name, tmpl string, max int) {
 	t := template.Must(template.New(name).Parse(tmpl))
 	var buf bytes.Buffer
 	buf.WriteString(header)
@@ -247,12 +249,14 @@ func render(name, tmpl string, max int) {
 		os.WriteFile(name+".broken", buf.Bytes(), 0o644)
 		log.Fatalf("%s: %v", name, err)
 	}
-	if err := os.WriteFile(name, src, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
 
 func main() {
-	render("remote_gen.go", remoteTmpl, 6)
-	render("actor_gen.go", actorTmpl, 4)
+	out := flag.String("out", ".", "folder to write the generated files to")
+	flag.Parse()
+	render(*out, "remote_gen.go", remoteTmpl, 6)
+	render(*out, "actor_gen.go", actorTmpl, 4)
 }
