@@ -169,7 +169,7 @@ func Put[T any](v T) ObjectRef[T] {
 	}
 	h := newHandle(r, id, nil)
 	if err := r.store.Seal(id, v, objstore.SizeOf(v), codecFor[T](), typeName[T]()); err != nil {
-		return ObjectRef[T]{h: h}
+		r.store.Fail(id, fmt.Errorf("ray.Put: %w", err))
 	}
 	return ObjectRef[T]{h: h}
 }

@@ -61,11 +61,11 @@ func requestFromConfig(c config, defaultCPU float64) (resources.Set, error) {
 	for k, v := range c.resources {
 		m[k] = v
 	}
-	cpu := defaultCPU
-	if c.numCPUs != nil {
-		cpu = *c.numCPUs
-	}
-	if cpu > 0 {
+	if _, given := m[resources.CPU]; !given || c.numCPUs != nil {
+		cpu := defaultCPU
+		if c.numCPUs != nil {
+			cpu = *c.numCPUs
+		}
 		m[resources.CPU] = cpu
 	}
 	if c.numGPUs != nil {

@@ -35,7 +35,7 @@ type runtimeState struct {
 
 	ctx    context.Context // cancelled at Shutdown; parent of every task's context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // running task and actor goroutines
+	wg     goroutines // running task and actor goroutines
 
 	nextTask  atomic.Uint64
 	nextActor atomic.Uint64

@@ -73,6 +73,8 @@ type taskRecord struct {
 	returns []objstore.ID
 	parent  *taskRecord
 
+	stopAfter func() bool // unregisters the cancel-on-context hook
+
 	item        scheduler.Item
 	pendingDeps atomic.Int32
 
@@ -129,7 +131,7 @@ func (r *runtimeState) submit(def *taskDef, args []argSlot, ctx context.Context,
 			pe.task.mu.Unlock()
 		}
 		if ctx.Done() != nil {
-			context.AfterFunc(ctx, func() { t.cancelTask(false, true) })
+			t.stopAfter = context.AfterFunc(ctx, func() { t.cancelTask(false, true) })
 		}
 	}
 	if !r.track(t) {
@@ -347,7 +349,12 @@ func (t *taskRecord) dropArgs() {
 	t.mu.Lock()
 	args := t.args
 	t.args = nil
+	stop := t.stopAfter
+	t.stopAfter = nil
 	t.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	for _, a := range args {
 		if a.ref != nil {
 			a.ref.rt.store.DropUse(a.ref.id)
