@@ -117,6 +117,7 @@ type Store struct {
 	lruHead  *object
 	lruTail  *object
 	spillDir string
+	deferred []func() // callbacks to run once the lock is released
 }
 
 // New returns an empty store.
@@ -127,7 +128,7 @@ func New(opts Options) *Store {
 // Create registers a pending object that a task will fill, with one handle.
 func (s *Store) Create(source Source, callSite uintptr) (ID, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed {
 		return 0, ErrClosed
 	}
@@ -145,7 +146,7 @@ func (s *Store) Seal(id ID, value any, size int64, codec Codec, typeName string)
 	s.mu.Lock()
 	o, ok := s.objects[id]
 	if !ok || o.state != Pending {
-		s.mu.Unlock()
+		s.unlock()
 		return nil
 	}
 	if s.opts.Budget > 0 && s.inMemory+size > s.opts.Budget {
@@ -158,23 +159,23 @@ func (s *Store) Seal(id ID, value any, size int64, codec Codec, typeName string)
 			}
 			if codec == nil {
 				err := &FullError{Size: size, Used: s.inMemory, Budget: s.opts.Budget, Type: typeName}
-				s.mu.Unlock()
+				s.unlock()
 				return err
 			}
 			o.value, o.size, o.codec, o.typeName = value, size, codec, typeName
 			o.spilling = true
-			s.mu.Unlock()
+			s.unlock()
 			return s.spillNew(o)
 		}
 		o.value, o.size, o.codec, o.typeName = value, size, codec, typeName
 		s.markReadyLocked(o)
-		s.mu.Unlock()
+		s.unlock()
 		s.spill(victims)
 		return nil
 	}
 	o.value, o.size, o.codec, o.typeName = value, size, codec, typeName
 	s.markReadyLocked(o)
-	s.mu.Unlock()
+	s.unlock()
 	return nil
 }
 
@@ -182,7 +183,7 @@ func (s *Store) Seal(id ID, value any, size int64, codec Codec, typeName string)
 func (s *Store) spillNew(o *object) error {
 	path, err := s.writeSpill(o)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	o.spilling = false
 	if err != nil {
 		o.value = nil
@@ -212,7 +213,7 @@ func (s *Store) markReadyLocked(o *object) {
 // Fail marks a pending object as failed with err.
 func (s *Store) Fail(id ID, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	o, ok := s.objects[id]
 	if !ok || o.state != Pending {
 		return
@@ -225,11 +226,20 @@ func (s *Store) Fail(id ID, err error) {
 
 func (s *Store) finishLocked(o *object) {
 	close(o.done)
-	cbs := o.callbacks
+	// Callbacks may call back into the store (a task whose last argument
+	// became ready can fail and fail its own results): they run after the
+	// lock is released, in unlock.
+	s.deferred = append(s.deferred, o.callbacks...)
 	o.callbacks = nil
+}
+
+// unlock releases the store's lock, then runs the callbacks collected
+// while it was held.
+func (s *Store) unlock() {
+	cbs := s.deferred
+	s.deferred = nil
+	s.mu.Unlock()
 	for _, cb := range cbs {
-		// Callbacks only signal (non-blocking sends, counters); running them
-		// under the lock keeps their order with state changes simple.
 		cb()
 	}
 }
@@ -240,15 +250,15 @@ func (s *Store) OnReady(id ID, cb func()) bool {
 	s.mu.Lock()
 	o, ok := s.objects[id]
 	if !ok {
-		s.mu.Unlock()
+		s.unlock()
 		return false
 	}
 	if o.state == Pending {
 		o.callbacks = append(o.callbacks, cb)
-		s.mu.Unlock()
+		s.unlock()
 		return true
 	}
-	s.mu.Unlock()
+	s.unlock()
 	cb()
 	return true
 }
@@ -257,7 +267,7 @@ func (s *Store) OnReady(id ID, cb func()) bool {
 // failed or freed).
 func (s *Store) IsReady(id ID) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	o, ok := s.objects[id]
 	return !ok || o.state != Pending
 }
@@ -266,7 +276,7 @@ func (s *Store) IsReady(id ID) bool {
 // is unknown.
 func (s *Store) Done(id ID) <-chan struct{} {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if o, ok := s.objects[id]; ok {
 		return o.done
 	}
@@ -280,14 +290,14 @@ func (s *Store) Get(ctx context.Context, id ID) (any, error) {
 	o, ok := s.objects[id]
 	if !ok {
 		closed := s.closed
-		s.mu.Unlock()
+		s.unlock()
 		if closed {
 			return nil, ErrClosed
 		}
 		return nil, ErrReleased
 	}
 	done := o.done
-	s.mu.Unlock()
+	s.unlock()
 	select {
 	case <-done:
 	default:
@@ -307,19 +317,19 @@ func (s *Store) Get(ctx context.Context, id ID) (any, error) {
 		case Ready:
 			v := o.value
 			s.lruTouch(o)
-			s.mu.Unlock()
+			s.unlock()
 			return v, nil
 		case Failed:
 			err := o.err
-			s.mu.Unlock()
+			s.unlock()
 			return nil, err
 		case Freed:
-			s.mu.Unlock()
+			s.unlock()
 			return nil, ErrReleased
 		case Spilled:
 			if o.restoring != nil {
 				ch := o.restoring
-				s.mu.Unlock()
+				s.unlock()
 				select {
 				case <-ch:
 					continue
@@ -330,14 +340,14 @@ func (s *Store) Get(ctx context.Context, id ID) (any, error) {
 			if s.opts.Budget > 0 && o.size > s.opts.Budget {
 				// Larger than the whole budget: read it through, leave it on disk.
 				path, codec := o.spillPath, o.codec
-				s.mu.Unlock()
+				s.unlock()
 				return readSpill(path, codec, id)
 			}
 			o.restoring = make(chan struct{})
-			s.mu.Unlock()
+			s.unlock()
 			return s.restore(o)
 		default:
-			s.mu.Unlock()
+			s.unlock()
 			return nil, fmt.Errorf("object %x in unexpected state %v", id, o.state)
 		}
 	}
@@ -364,14 +374,14 @@ func (s *Store) restore(o *object) (any, error) {
 	o.restoring = nil
 	defer close(ch)
 	if err != nil {
-		s.mu.Unlock()
+		s.unlock()
 		return nil, err
 	}
 	if o.state != Spilled { // freed while restoring
 		if o.state == Freed {
 			os.Remove(o.spillPath)
 		}
-		s.mu.Unlock()
+		s.unlock()
 		return nil, ErrReleased
 	}
 	os.Remove(o.spillPath)
@@ -386,7 +396,7 @@ func (s *Store) restore(o *object) (any, error) {
 	if s.opts.Budget > 0 && s.inMemory > s.opts.Budget {
 		victims = s.pickVictimsLocked(s.inMemory - s.opts.Budget)
 	}
-	s.mu.Unlock()
+	s.unlock()
 	s.spill(victims)
 	return v, nil
 }
@@ -433,7 +443,7 @@ func (s *Store) spill(victims []*object) {
 		}
 		// A failed spill leaves the object in memory: over budget beats
 		// losing data.
-		s.mu.Unlock()
+		s.unlock()
 	}
 }
 
@@ -449,7 +459,7 @@ func (s *Store) writeSpill(o *object) (string, error) {
 	w := bufio.NewWriterSize(f, 1<<20)
 	s.mu.Lock()
 	v := o.value
-	s.mu.Unlock()
+	s.unlock()
 	err = o.codec.Encode(w, v)
 	if err == nil {
 		err = w.Flush()
@@ -466,7 +476,7 @@ func (s *Store) writeSpill(o *object) (string, error) {
 
 func (s *Store) ensureSpillDir() (string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.spillDir != "" {
 		return s.spillDir, nil
 	}
@@ -491,7 +501,7 @@ func (s *Store) AddHandle(id ID) {
 	if o, ok := s.objects[id]; ok {
 		o.handles++
 	}
-	s.mu.Unlock()
+	s.unlock()
 }
 
 // DropHandle counts one reference gone; the object is freed when none is
@@ -502,7 +512,7 @@ func (s *Store) DropHandle(id ID) {
 		o.handles--
 		s.maybeFreeLocked(o)
 	}
-	s.mu.Unlock()
+	s.unlock()
 }
 
 // AddUse counts a pending task that takes the object as an argument.
@@ -511,7 +521,7 @@ func (s *Store) AddUse(id ID) {
 	if o, ok := s.objects[id]; ok {
 		o.pendingUses++
 	}
-	s.mu.Unlock()
+	s.unlock()
 }
 
 // DropUse undoes AddUse.
@@ -521,7 +531,7 @@ func (s *Store) DropUse(id ID) {
 		o.pendingUses--
 		s.maybeFreeLocked(o)
 	}
-	s.mu.Unlock()
+	s.unlock()
 }
 
 // Release frees an object now, whatever refers to it; later reads fail with
@@ -531,7 +541,7 @@ func (s *Store) Release(id ID) {
 	if o, ok := s.objects[id]; ok {
 		s.freeLocked(o)
 	}
-	s.mu.Unlock()
+	s.unlock()
 }
 
 func (s *Store) maybeFreeLocked(o *object) {
@@ -594,7 +604,7 @@ func (s *Store) List() []Info {
 			Type: o.typeName, Handles: o.handles, PendingUses: o.pendingUses, Created: o.created})
 		pcs = append(pcs, o.callSite)
 	}
-	s.mu.Unlock()
+	s.unlock()
 	for i := range out {
 		out[i].CallSite = describeCallSite(pcs[i])
 	}
@@ -644,7 +654,7 @@ type Stats struct {
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return Stats{Objects: len(s.objects), InMemoryBytes: s.inMemory, SpilledBytes: s.onDisk,
 		BudgetBytes: s.opts.Budget, SpillCount: s.spills, RestoreCount: s.restores, SpillDir: s.spillDir}
 }
@@ -652,7 +662,7 @@ func (s *Store) Stats() Stats {
 // Close frees every object, fails pending readers and removes spill files.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed {
 		return nil
 	}

@@ -168,7 +168,7 @@ func (a *actorCore) construct() {
 	defer a.rt.wg.Done()
 	for {
 		ctx := context.WithValue(a.ctx, execKey{}, &execInfo{rt: a.rt, actor: a, grant: a.grant})
-		res, err := callSafely(ctx, a.ctor, nil)
+		res, panicked, err := callCatching(ctx, a.ctor, nil)
 		if err == nil {
 			a.mu.Lock()
 			if a.state == Dead {
@@ -183,9 +183,8 @@ func (a *actorCore) construct() {
 			a.startDrainers(n)
 			return
 		}
-		var te *TaskError
-		panicked := errors.As(err, &te) && te.Panic != nil
-		if te != nil {
+		if panicked { // a returned error may wrap another task's panic
+			te := err.(*TaskError)
 			te.Task = a.class + " constructor"
 			te.TaskID = a.ID()
 		}
@@ -320,13 +319,16 @@ func (a *actorCore) runCall(t *taskRecord, inst any, gen int) {
 	ctx = context.WithValue(ctx, execKey{}, &execInfo{rt: a.rt, task: t, actor: a, grant: a.grant})
 	args, err := t.resolvedArgs(ctx)
 	var results []any
+	panicked := false
 	if err == nil {
-		results, err = callSafely(ctx, func(ctx context.Context, args []any) ([]any, error) {
+		results, panicked, err = callCatching(ctx, func(ctx context.Context, args []any) ([]any, error) {
 			return t.def.method(ctx, inst, args)
 		}, args)
 	}
-	var te *TaskError
-	if err != nil && errors.As(err, &te) && te.Panic != nil {
+	// Only the method's own panic crashes the actor: a failed ref argument
+	// or a returned error that wraps another task's panic fails this call.
+	if panicked {
+		te := err.(*TaskError)
 		te.Task, te.TaskID, te.Attempts = t.name, t.ID(), t.attempts
 		a.crashed(gen, te, t)
 		return
@@ -414,7 +416,6 @@ func (a *actorCore) die(cause error) {
 	err := a.diedLocked()
 	a.mu.Unlock()
 
-	a.cancel()
 	a.rt.sched.Cancel(&a.item)
 	if granted {
 		a.rt.sched.Release(g)
@@ -437,6 +438,9 @@ func (a *actorCore) die(cause error) {
 		}
 		t.mu.Unlock()
 	}
+	// Cancel only now: a running call that returns on its context must
+	// find its results already failed with *ActorDiedError.
+	a.cancel()
 	r := a.rt
 	r.mu.Lock()
 	if a.name != "" && r.named[a.namespace+"/"+a.name] == a {
@@ -452,7 +456,13 @@ func (a *actorCore) kill(cause error, noRestart bool) {
 		a.mu.Unlock()
 		return
 	}
-	if !noRestart && a.canRestartLocked() && a.state == Alive {
+	if !noRestart && a.canRestartLocked() {
+		if a.state != Alive {
+			// Still being built (PENDING_CREATION or RESTARTING): the
+			// instance it is about to get is a fresh one already.
+			a.mu.Unlock()
+			return
+		}
 		a.restarts++
 		a.state = Restarting
 		a.instance = nil

@@ -202,11 +202,13 @@ func (r *runtimeState) shutdown(grace time.Duration) error {
 	r.mu.Unlock()
 
 	r.sched.Close() // queued work belongs to live tasks and actors, failed below
-	for _, t := range live {
-		t.fail(ErrNotInitialized)
-	}
+	// Actors first: a live actor call failed before its actor dies would
+	// let the actor's drainer start the next queued call.
 	for _, a := range actors {
 		a.kill(fmt.Errorf("runtime shut down: %w", ErrNotInitialized), true)
+	}
+	for _, t := range live {
+		t.fail(ErrNotInitialized)
 	}
 	r.cancel()
 	done := make(chan struct{})

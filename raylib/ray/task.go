@@ -258,15 +258,15 @@ func (t *taskRecord) invokeWithRetries(ctx context.Context, args []any) ([]any, 
 		t.mu.Lock()
 		t.attempts = attempt + 1
 		t.mu.Unlock()
-		results, err := callSafely(ctx, t.def.invoke, args)
+		results, panicked, err := callCatching(ctx, t.def.invoke, args)
 		if err == nil {
 			return results, nil
 		}
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		var te *TaskError
-		panicked := errors.As(err, &te) && te.Panic != nil
+		// Only this task's own panic is a crash: a returned error may wrap
+		// another task's panic.
 		retryable := panicked || (t.def.retryOn != nil && t.def.retryOn(err))
 		if !retryable || (t.def.maxRetries >= 0 && attempt >= t.def.maxRetries) {
 			return nil, t.wrapError(err, attempt+1)
@@ -275,8 +275,7 @@ func (t *taskRecord) invokeWithRetries(ctx context.Context, args []any) ([]any, 
 }
 
 func (t *taskRecord) wrapError(err error, attempts int) error {
-	var te *TaskError
-	if errors.As(err, &te) && te.Task == "" {
+	if te, ok := err.(*TaskError); ok && te.Task == "" { // our own panic
 		te.Task, te.TaskID, te.Attempts = t.name, t.ID(), attempts
 		return te
 	}
@@ -285,12 +284,21 @@ func (t *taskRecord) wrapError(err error, attempts int) error {
 
 // callSafely runs f, turning a panic into a *TaskError with the stack.
 func callSafely(ctx context.Context, f invokeFunc, args []any) (results []any, err error) {
+	results, _, err = callCatching(ctx, f, args)
+	return results, err
+}
+
+// callCatching is callSafely that also reports whether f itself panicked:
+// an error f returns may wrap another task's panic.
+func callCatching(ctx context.Context, f invokeFunc, args []any) (results []any, panicked bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			results, panicked = nil, true
 			err = &TaskError{Panic: p, Stack: string(debug.Stack()), Err: fmt.Errorf("panic: %v", p)}
 		}
 	}()
-	return f(ctx, args)
+	results, err = f(ctx, args)
+	return results, false, err
 }
 
 // finish seals or fails the results once, returns resources and records
@@ -378,6 +386,7 @@ func (t *taskRecord) fail(err error) {
 // *TaskCancelledError at once. force also returns the running task's
 // resources now, abandoning its goroutine (Go cannot kill one).
 func (t *taskRecord) cancelTask(force, recursive bool) {
+	err := &TaskCancelledError{Task: t.name, TaskID: t.ID()}
 	t.mu.Lock()
 	if t.done {
 		t.mu.Unlock()
@@ -387,22 +396,22 @@ func (t *taskRecord) cancelTask(force, recursive bool) {
 	running := t.state == Running
 	cancel := t.cancel
 	children := append([]*taskRecord(nil), t.children...)
-	t.mu.Unlock()
-	if !running {
-		t.rt.sched.Cancel(&t.item)
-	}
-	if cancel != nil {
-		cancel()
-	}
-	err := &TaskCancelledError{Task: t.name, TaskID: t.ID()}
-	t.mu.Lock()
+	// Seal the outcome in the same critical section, before the context is
+	// cancelled: a task returning on ctx.Done() must not finish first with
+	// context.Canceled, and a task that finished meanwhile keeps its result.
 	t.done = true
 	t.state = FailedState
 	t.err = err
 	t.ended = time.Now()
 	t.mu.Unlock()
+	if !running {
+		t.rt.sched.Cancel(&t.item)
+	}
 	for _, id := range t.returns {
 		t.rt.store.Fail(id, err)
+	}
+	if cancel != nil {
+		cancel()
 	}
 	if !running || force {
 		t.releaseGrant()
