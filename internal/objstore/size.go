@@ -40,10 +40,23 @@ func SizeOf(v any) int64 {
 	return sizeOf(reflect.ValueOf(v), &budget)
 }
 
+var sizerType = reflect.TypeFor[Sizer]()
+
 func sizeOf(v reflect.Value, budget *int) int64 {
 	*budget--
 	if *budget < 0 || !v.IsValid() {
 		return 0
+	}
+	if v.Type().Implements(sizerType) && v.Kind() != reflect.Interface {
+		if v.Kind() == reflect.Pointer && v.IsNil() {
+			return int64(v.Type().Size())
+		}
+		if v.CanInterface() {
+			return v.Interface().(Sizer).SizeBytes()
+		}
+		// Unexported field: the value cannot be asked; count its header
+		// only rather than walk into what it refers to.
+		return int64(v.Type().Size())
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:

@@ -311,11 +311,11 @@ func (a *actorCore) runCall(t *taskRecord, inst any, gen int) {
 	}
 	t.state = Running
 	t.started = time.Now()
-	ctx, cancel := context.WithCancel(a.ctx)
-	t.cancel = cancel
+	ctx, cancel := context.WithCancelCause(a.ctx)
+	t.cancel = func() { cancel(nil) }
 	t.attempts++
 	t.mu.Unlock()
-	defer cancel()
+	defer cancel(errTaskReturned) // calls it submitted outlive it
 	ctx = context.WithValue(ctx, execKey{}, &execInfo{rt: a.rt, task: t, actor: a, grant: a.grant})
 	args, err := t.resolvedArgs(ctx)
 	var results []any

@@ -2,10 +2,13 @@ package ray
 
 import (
 	"context"
+	"encoding"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"reflect"
 	goruntime "runtime"
+	"sync"
 	"time"
 
 	"github.com/goray-dev/goray/internal/objstore"
@@ -61,10 +64,19 @@ func (r ObjectRef[T]) ID() string {
 // String formats the ref as Ray does: ObjectRef(<id>).
 func (r ObjectRef[T]) String() string { return "ObjectRef(" + r.ID() + ")" }
 
+// SizeBytes is what a ref adds to the size of a value that holds it: a
+// pointer, not the object it refers to.
+func (r ObjectRef[T]) SizeBytes() int64 { return 8 }
+
 // typedArg makes an ObjectRef[T] usable where an Arg[T] is expected.
 func (r ObjectRef[T]) typedArg(*T) {}
 
-func (r ObjectRef[T]) slot() argSlot { return argSlot{ref: r.h} }
+func (r ObjectRef[T]) slot() argSlot {
+	if r.h == nil { // a zero ref would otherwise pass as a nil value
+		return argSlot{ref: failedHandle(ErrNilRef)}
+	}
+	return argSlot{ref: r.h}
+}
 
 func formatID(job uint32, n uint64) string { return fmt.Sprintf("%08x%016x", job, n) }
 
@@ -187,7 +199,52 @@ func codecFor[T any]() objstore.Codec {
 	if _, ok := any(*new(T)).([]byte); ok {
 		return objstore.BytesCodec{}
 	}
+	t := reflect.TypeFor[T]()
+	faithful, ok := gobChecked.Load(t)
+	if !ok {
+		faithful = gobFaithful(t, map[reflect.Type]bool{})
+		gobChecked.Store(t, faithful)
+	}
+	if !faithful.(bool) {
+		return nil // never spilled: gob would drop part of it
+	}
 	return objstore.GobCodec[T]{}
+}
+
+var gobChecked sync.Map // reflect.Type -> bool
+
+var (
+	gobEncoderType      = reflect.TypeFor[gob.GobEncoder]()
+	binaryMarshalerType = reflect.TypeFor[encoding.BinaryMarshaler]()
+)
+
+// gobFaithful reports whether gob writes every part of a t: it silently
+// skips func and chan fields and unexported fields.
+func gobFaithful(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return true
+	}
+	seen[t] = true
+	pt := reflect.PointerTo(t)
+	if t.Implements(gobEncoderType) || pt.Implements(gobEncoderType) ||
+		t.Implements(binaryMarshalerType) || pt.Implements(binaryMarshalerType) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		return false
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return gobFaithful(t.Elem(), seen)
+	case reflect.Map:
+		return gobFaithful(t.Key(), seen) && gobFaithful(t.Elem(), seen)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); !f.IsExported() || !gobFaithful(f.Type, seen) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func typeName[T any]() string { return reflect.TypeFor[T]().String() }

@@ -54,6 +54,7 @@ type runtimeState struct {
 
 type countKey struct {
 	name  string
+	kind  TaskKind
 	state TaskState
 }
 

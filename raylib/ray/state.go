@@ -111,7 +111,7 @@ func SummarizeTasks() []TaskSummary {
 	}
 	r.mu.Lock()
 	for k, n := range r.counts {
-		add(k.name, "", k.state, n)
+		add(k.name, k.kind, k.state, n)
 	}
 	live := make([]*taskRecord, 0, len(r.tasks))
 	for _, t := range r.tasks {

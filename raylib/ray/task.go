@@ -73,7 +73,8 @@ type taskRecord struct {
 	returns []objstore.ID
 	parent  *taskRecord
 
-	stopAfter func() bool // unregisters the cancel-on-context hook
+	stopAfter func() bool     // unregisters the cancel-on-context hook
+	callCtx   context.Context // the context the call was submitted with, if any
 
 	item        scheduler.Item
 	pendingDeps atomic.Int32
@@ -130,15 +131,31 @@ func (r *runtimeState) submit(def *taskDef, args []argSlot, ctx context.Context,
 			pe.task.children = append(pe.task.children, t)
 			pe.task.mu.Unlock()
 		}
-		if ctx.Done() != nil {
-			t.stopAfter = context.AfterFunc(ctx, func() { t.cancelTask(false, true) })
-		}
 	}
 	if !r.track(t) {
 		t.finish(nil, ErrNotInitialized)
 		return handles
 	}
 	t.item = scheduler.Item{Request: def.request, Class: def.class, Start: t.start}
+	if ctx != nil && ctx.Done() != nil {
+		t.callCtx = ctx
+		// Registered once the task is tracked and its item set, and stored
+		// under t.mu: the hook runs at once, on another goroutine, when ctx
+		// is already done.
+		stop := context.AfterFunc(ctx, func() {
+			if ctxCancelled(ctx) {
+				t.cancelTask(false, true)
+			}
+		})
+		t.mu.Lock()
+		if t.done {
+			t.mu.Unlock()
+			stop()
+		} else {
+			t.stopAfter = stop
+			t.mu.Unlock()
+		}
+	}
 	t.resolveArgs()
 	return handles
 }
@@ -204,6 +221,13 @@ func (t *taskRecord) schedule() {
 
 // start runs when the scheduler grants resources.
 func (t *taskRecord) start(g resources.Grant) {
+	if t.callCtx != nil && ctxCancelled(t.callCtx) {
+		// Its context ended while it waited; the AfterFunc hook runs
+		// asynchronously and may not have cancelled it yet.
+		t.rt.sched.Release(g)
+		t.cancelTask(false, true)
+		return
+	}
 	t.mu.Lock()
 	if t.done {
 		t.mu.Unlock()
@@ -214,17 +238,29 @@ func (t *taskRecord) start(g resources.Grant) {
 	t.granted = true
 	t.state = Running
 	t.started = time.Now()
-	ctx, cancel := context.WithCancel(t.rt.ctx)
-	t.cancel = cancel
+	ctx, cancel := context.WithCancelCause(t.rt.ctx)
+	t.cancel = func() { cancel(nil) }
 	t.mu.Unlock()
 	t.rt.assignLane(t)
 	t.rt.wg.Add(1)
 	go t.run(ctx, cancel)
 }
 
-func (t *taskRecord) run(ctx context.Context, cancel context.CancelFunc) {
+// errTaskReturned is the cause with which a task's context ends when the
+// task returns: calls submitted through that context are not cancelled by
+// it (only Cancel and Shutdown cancel them), as Ray's child tasks outlive
+// their parent.
+var errTaskReturned = errors.New("the task returned")
+
+// ctxCancelled reports whether ctx was cancelled other than by its task
+// returning.
+func ctxCancelled(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errTaskReturned)
+}
+
+func (t *taskRecord) run(ctx context.Context, cancel context.CancelCauseFunc) {
 	defer t.rt.wg.Done()
-	defer cancel()
+	defer cancel(errTaskReturned)
 	ctx = context.WithValue(ctx, execKey{}, &execInfo{rt: t.rt, task: t, grant: t.grant})
 	args, err := t.resolvedArgs(ctx)
 	var results []any
@@ -374,11 +410,14 @@ func (t *taskRecord) dropArgs() {
 func (t *taskRecord) fail(err error) {
 	t.rt.sched.Cancel(&t.item)
 	t.mu.Lock()
-	if t.cancel != nil {
-		t.cancel()
-	}
+	cancel := t.cancel
 	t.mu.Unlock()
+	// Seal the outcome before cancelling the context, or the task could
+	// return on ctx.Done() first and report context.Canceled.
 	t.finish(nil, err)
+	if cancel != nil {
+		cancel()
+	}
 }
 
 // cancelTask implements Cancel: a queued task is dropped, a running one has
@@ -458,7 +497,10 @@ func (r *runtimeState) untrack(t *taskRecord) {
 	if t.lane >= 0 && t.lane < len(r.lanes) {
 		r.lanes[t.lane] = false
 	}
-	r.counts[countKey{t.name, t.state}]++
+	t.mu.Lock()
+	state := t.state
+	t.mu.Unlock()
+	r.counts[countKey{t.name, t.kind, state}]++
 	if r.histCap == 0 {
 		return
 	}
