@@ -1,6 +1,7 @@
 // Command gen writes the typed wrappers of package ray for each arity:
-// remote functions with 0..6 arguments and actor constructors and methods
-// with 0..4, each in a plain form and a Ctx form (context in, error out).
+// remote functions with 0..6 arguments, remote functions with 2 or 3
+// results and 0..4 arguments, and actor constructors and methods with 0..4,
+// each in a plain form and a Ctx form (context in, error out).
 package main
 
 import (
@@ -17,6 +18,42 @@ import (
 
 type arity struct {
 	N int
+	K int // results, for the multi-result template
+}
+
+func (a arity) rlist(f func(i int) string) string {
+	parts := make([]string, a.K)
+	for i := range parts {
+		parts[i] = f(i + 1)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (a arity) Rs() string      { return a.rlist(func(i int) string { return fmt.Sprintf("R%d", i) }) }
+func (a arity) Results() string { return a.rlist(func(i int) string { return fmt.Sprintf("r%d", i) }) }
+func (a arity) Codecs() string {
+	return a.rlist(func(i int) string { return fmt.Sprintf("codecFor[R%d]()", i) })
+}
+func (a arity) Types() string {
+	return a.rlist(func(i int) string { return fmt.Sprintf("typeName[R%d]()", i) })
+}
+func (a arity) RefTypes() string {
+	return a.rlist(func(i int) string { return fmt.Sprintf("ObjectRef[R%d]", i) })
+}
+func (a arity) RefValues() string {
+	return a.rlist(func(i int) string { return fmt.Sprintf("ObjectRef[R%d]{h: hs[%d]}", i, i-1) })
+}
+func (a arity) WithRs() string {
+	if a.N == 0 {
+		return a.Rs() + " any"
+	}
+	return a.TypeParams() + ", " + a.Rs() + " any"
+}
+func (a arity) InstRs() string {
+	if a.N == 0 {
+		return a.Rs()
+	}
+	return a.TypeParams() + ", " + a.Rs()
 }
 
 func (a arity) list(f func(i int) string) string {
@@ -169,6 +206,69 @@ func (t *Task{{.Suffix}}[{{.Inst}}]) Err() error { return t.def.err }
 func (t *Task{{.Suffix}}[{{.Inst}}]) Name() string { return t.def.name }
 `
 
+const multiTmpl = `
+// Task{{.Suffix}}Returns{{.K}} is a remote function of {{.N}} argument(s) with {{.K}} results,
+// each returned as its own ref (Ray's num_returns={{.K}}).
+type Task{{.Suffix}}Returns{{.K}}[{{.WithRs}}] struct {
+	base *remoteBase
+	def  *taskDef
+	ctx  context.Context
+}
+
+// Remote{{.Suffix}}Returns{{.K}} declares fn as a remote function whose {{.K}} results
+// become {{.K}} refs.
+func Remote{{.Suffix}}Returns{{.K}}[{{.WithRs}}](fn func({{.TypeParams}}) ({{.Rs}}), opts ...Option) *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}] {
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+		codecs: []objstore.Codec{ {{.Codecs}} }, types: []string{ {{.Types}} }}
+	b.fn = func(_ context.Context, args []any) ([]any, error) {
+		{{.Results}} := fn({{.Casts}})
+		return []any{ {{.Results}} }, nil
+	}
+	return &Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}]{base: b, def: b.define(nil)}
+}
+
+// Remote{{.Suffix}}Returns{{.K}}Ctx is Remote{{.Suffix}}Returns{{.K}} for a function that takes the
+// task's context and may return an error (which fails every result).
+func Remote{{.Suffix}}Returns{{.K}}Ctx[{{.WithRs}}](fn func({{.CtxParams}}) ({{.Rs}}, error), opts ...Option) *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}] {
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+		codecs: []objstore.Codec{ {{.Codecs}} }, types: []string{ {{.Types}} }}
+	b.fn = func(ctx context.Context, args []any) ([]any, error) {
+		{{.Results}}, err := fn(ctx{{.Comma}}{{.Casts}})
+		if err != nil {
+			return nil, err
+		}
+		return []any{ {{.Results}} }, nil
+	}
+	return &Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}]{base: b, def: b.define(nil)}
+}
+
+// Remote submits one call and returns one ref per result.
+func (t *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}]) Remote({{.Params}}) ({{.RefTypes}}) {
+	hs := submitTyped(t.def, t.ctx, []argSlot{ {{.Slots}} })
+	return {{.RefValues}}
+}
+{{if .N}}
+// RemoteArgs submits one call whose arguments may be refs.
+func (t *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}]) RemoteArgs({{.ArgParams}}) ({{.RefTypes}}) {
+	hs := submitTyped(t.def, t.ctx, []argSlot{ {{.ArgSlots}} })
+	return {{.RefValues}}
+}
+{{end}}
+// Options returns a copy of the handle with options overridden.
+func (t *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}]) Options(opts ...Option) *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}] {
+	return &Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}]{base: t.base, def: t.base.define(opts), ctx: t.ctx}
+}
+
+// WithContext returns a copy of the handle whose calls are cancelled when
+// ctx is.
+func (t *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}]) WithContext(ctx context.Context) *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}] {
+	return &Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}]{base: t.base, def: t.def, ctx: ctx}
+}
+
+// Err reports a problem with the definition.
+func (t *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}]) Err() error { return t.def.err }
+`
+
 const actorTmpl = `{{if le .N 3}}
 // NewActor{{.Suffix}} creates an actor whose instance ctor builds, as
 // Class.remote() does. The constructor runs once the actor's resources are
@@ -235,13 +335,20 @@ func Call{{.Suffix}}Args[{{.TR}}](a *Actor[T], m func(*T{{.Comma}}{{.TypeParams}
 }
 {{end}}`
 
-func render(dir, name, tmpl string, max int) {
+func render(dir, name, tmpl string, max int, results ...int) {
 	t := template.Must(template.New(name).Parse(tmpl))
 	var buf bytes.Buffer
-	buf.WriteString(header)
-	for n := 0; n <= max; n++ {
-		if err := t.Execute(&buf, arity{N: n}); err != nil {
-			log.Fatal(err)
+	if len(results) > 0 {
+		buf.WriteString(strings.Replace(header, `import "context"`, "import (\n\t\"context\"\n\n\t\"github.com/goray-dev/goray/internal/objstore\"\n)", 1))
+	} else {
+		buf.WriteString(header)
+		results = []int{1}
+	}
+	for _, k := range results {
+		for n := 0; n <= max; n++ {
+			if err := t.Execute(&buf, arity{N: n, K: k}); err != nil {
+				log.Fatal(err)
+			}
 		}
 	}
 	src, err := format.Source(buf.Bytes())
@@ -259,4 +366,5 @@ func main() {
 	flag.Parse()
 	render(*out, "remote_gen.go", remoteTmpl, 6)
 	render(*out, "actor_gen.go", actorTmpl, 4)
+	render(*out, "multi_gen.go", multiTmpl, 4, 2, 3)
 }

@@ -15,7 +15,7 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("generator: %v\n%s", err, out)
 	}
-	for _, name := range []string{"remote_gen.go", "actor_gen.go"} {
+	for _, name := range []string{"remote_gen.go", "actor_gen.go", "multi_gen.go"} {
 		want, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
