@@ -272,6 +272,17 @@ func (s *Store) IsReady(id ID) bool {
 	return !ok || o.state != Pending
 }
 
+// ReadyFlags reports, under one lock, which of ids have left Pending
+// (unknown ids count as ready: they were freed).
+func (s *Store) ReadyFlags(ids []ID, flags []bool) {
+	s.mu.Lock()
+	for i, id := range ids {
+		o, ok := s.objects[id]
+		flags[i] = !ok || o.state != Pending
+	}
+	s.unlock()
+}
+
 // Done returns a channel closed once the object leaves Pending, or nil if it
 // is unknown.
 func (s *Store) Done(id ID) <-chan struct{} {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	goruntime "runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -268,26 +269,36 @@ func Wait[R Ref](refs []R, numReturns int, timeout time.Duration) (ready, notRea
 	if numReturns < 0 || numReturns > len(refs) {
 		return nil, nil, fmt.Errorf("ray.Wait: numReturns %d must be between 0 and the %d refs given", numReturns, len(refs))
 	}
-	seen := make(map[*handle]bool, len(refs))
+	ids := make([]objstore.ID, len(refs))
+	var store *objstore.Store
+	oneStore := true
 	for i, r := range refs {
 		h := r.ref()
 		if h == nil {
 			return nil, nil, fmt.Errorf("ray.Wait: ref %d: %w", i, ErrNilRef)
 		}
-		if seen[h] {
-			return nil, nil, fmt.Errorf("ray.Wait: ref %d (%s) is given twice", i, r.ID())
+		ids[i] = h.id
+		if store == nil {
+			store = h.rt.store
+		} else if h.rt.store != store {
+			oneStore = false
 		}
-		seen[h] = true
 	}
-	isReady := func() []bool {
-		flags := make([]bool, len(refs))
+	if dup := duplicateRef(refs, ids, oneStore); dup >= 0 {
+		return nil, nil, fmt.Errorf("ray.Wait: ref %d (%s) is given twice", dup, refs[dup].ID())
+	}
+	flags := make([]bool, len(refs))
+	isReady := func() {
+		if oneStore && store != nil {
+			store.ReadyFlags(ids, flags)
+			return
+		}
 		for i, r := range refs {
 			h := r.ref()
 			flags[i] = h.rt.store.IsReady(h.id)
 		}
-		return flags
 	}
-	count := func(flags []bool) int {
+	count := func() int {
 		n := 0
 		for _, f := range flags {
 			if f {
@@ -296,8 +307,8 @@ func Wait[R Ref](refs []R, numReturns int, timeout time.Duration) (ready, notRea
 		}
 		return n
 	}
-	flags := isReady()
-	if count(flags) < numReturns && timeout != 0 {
+	isReady()
+	if have := count(); have < numReturns && timeout != 0 {
 		signal := make(chan struct{}, len(refs))
 		for i, r := range refs {
 			if !flags[i] {
@@ -311,7 +322,6 @@ func Wait[R Ref](refs []R, numReturns int, timeout time.Duration) (ready, notRea
 			defer t.Stop()
 			deadline = t.C
 		}
-		have := count(flags)
 	loop:
 		for have < numReturns {
 			select {
@@ -321,8 +331,10 @@ func Wait[R Ref](refs []R, numReturns int, timeout time.Duration) (ready, notRea
 				break loop
 			}
 		}
-		flags = isReady()
+		isReady()
 	}
+	ready = make([]R, 0, numReturns)
+	notReady = make([]R, 0, len(refs)-numReturns)
 	for i, r := range refs {
 		if flags[i] && len(ready) < numReturns {
 			ready = append(ready, r)
@@ -331,6 +343,38 @@ func Wait[R Ref](refs []R, numReturns int, timeout time.Duration) (ready, notRea
 		}
 	}
 	return ready, notReady, nil
+}
+
+// duplicateRef returns the index of a ref given twice, or -1. Ids are
+// unique within one store, so a sorted copy finds repeats without a map.
+func duplicateRef[R Ref](refs []R, ids []objstore.ID, oneStore bool) int {
+	if !oneStore {
+		seen := make(map[*handle]bool, len(refs))
+		for i, r := range refs {
+			if seen[r.ref()] {
+				return i
+			}
+			seen[r.ref()] = true
+		}
+		return -1
+	}
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i] == sorted[i-1] {
+			// Report the second occurrence in input order.
+			first := -1
+			for j, id := range ids {
+				if id == sorted[i] {
+					if first >= 0 {
+						return j
+					}
+					first = j
+				}
+			}
+		}
+	}
+	return -1
 }
 
 // Arg is an argument of type T for a remote call: an ObjectRef[T], whose
