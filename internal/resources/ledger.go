@@ -73,6 +73,20 @@ func (e *InfeasibleError) Error() string {
 		e.Request, e.Total, e.Resource)
 }
 
+// Fits reports whether req could be granted now, without granting it.
+func (l *Ledger) Fits(req Set) bool {
+	for name, want := range req {
+		if want > l.available[name] {
+			return false
+		}
+	}
+	if g := req[GPU]; g > 0 {
+		_, ok := l.packGPUs(g)
+		return ok
+	}
+	return true
+}
+
 // TryAcquire grants req if it fits now.
 func (l *Ledger) TryAcquire(req Set) (Grant, bool) {
 	for name, want := range req {

@@ -136,7 +136,7 @@ func (s *Scheduler) dispatchLocked() []started {
 			if bestItem != nil && it.seq > bestItem.seq {
 				continue
 			}
-			if fits(s.ledger, it.Request) {
+			if s.ledger.Fits(it.Request) {
 				best, bestItem = c, it
 			}
 		}
@@ -144,7 +144,7 @@ func (s *Scheduler) dispatchLocked() []started {
 			return out
 		}
 		g, ok := s.ledger.TryAcquire(bestItem.Request)
-		if !ok { // fits() approximates GPU packing; treat as not fitting
+		if !ok { // cannot happen after Fits; stop rather than spin
 			return out
 		}
 		best.pop()
@@ -152,14 +152,6 @@ func (s *Scheduler) dispatchLocked() []started {
 		s.waiting--
 		out = append(out, started{bestItem, g})
 	}
-}
-
-func fits(l *resources.Ledger, req resources.Set) bool {
-	g, ok := l.TryAcquire(req)
-	if ok {
-		l.Release(g)
-	}
-	return ok
 }
 
 // Cancel removes a queued item; it reports false if the item already

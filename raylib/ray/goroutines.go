@@ -1,6 +1,9 @@
 package ray
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // goroutines counts the runtime's running goroutines. Unlike
 // sync.WaitGroup, Add may race with Wait (work can still be starting while
@@ -42,4 +45,37 @@ func (g *goroutines) Wait() {
 	ch := g.zero
 	g.mu.Unlock()
 	<-ch
+}
+
+// workerIdle is how long an idle worker goroutine waits for more work
+// before it exits.
+const workerIdle = 200 * time.Millisecond
+
+// goWork runs f on an idle worker goroutine if one is waiting, else on a
+// new one. Reusing workers keeps their grown stacks: a fresh goroutine per
+// task spends a fifth of a no-op task's time growing its stack.
+func (r *runtimeState) goWork(f func()) {
+	select {
+	case r.work <- f:
+	default:
+		r.wg.Add(1)
+		go r.worker(f)
+	}
+}
+
+func (r *runtimeState) worker(f func()) {
+	defer r.wg.Done()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		f()
+		idle.Reset(workerIdle)
+		select {
+		case f = <-r.work:
+		case <-idle.C:
+			return
+		case <-r.ctx.Done():
+			return
+		}
+	}
 }

@@ -35,7 +35,8 @@ type runtimeState struct {
 
 	ctx    context.Context // cancelled at Shutdown; parent of every task's context
 	cancel context.CancelFunc
-	wg     goroutines // running task and actor goroutines
+	wg     goroutines  // running task and actor goroutines
+	work   chan func() // hands work to idle worker goroutines
 
 	nextTask  atomic.Uint64
 	nextActor atomic.Uint64
@@ -181,6 +182,7 @@ func newRuntime(c config) (*runtimeState, error) {
 		sched:     scheduler.New(ledger),
 		ctx:       ctx,
 		cancel:    cancel,
+		work:      make(chan func()),
 		tasks:     make(map[uint64]*taskRecord),
 		histCap:   histCap,
 		counts:    make(map[countKey]int),

@@ -243,7 +243,7 @@ func (t *taskRecord) start(g resources.Grant) {
 	t.mu.Unlock()
 	t.rt.assignLane(t)
 	t.rt.wg.Add(1)
-	go t.run(ctx, cancel)
+	t.rt.goWork(func() { t.run(ctx, cancel) })
 }
 
 // errTaskReturned is the cause with which a task's context ends when the
