@@ -389,9 +389,6 @@ func (a *actorCore) crashed(gen int, cause *TaskError, t *taskRecord) {
 	t.finish(nil, err)
 }
 
-// callCancelled is told when a call of this actor is cancelled.
-func (a *actorCore) callCancelled(t *taskRecord) {}
-
 // die marks the actor dead: queued and running calls fail with
 // *ActorDiedError, its context is cancelled, its resources returned and
 // its name freed.

@@ -262,7 +262,8 @@ func GPUFree() []float64 {
 	return out
 }
 
-// Namespace of the running runtime.
+// CurrentNamespace returns the namespace of the running runtime, where
+// named actors live.
 func CurrentNamespace() string {
 	r, err := rt()
 	if err != nil {

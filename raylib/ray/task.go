@@ -457,9 +457,6 @@ func (t *taskRecord) cancelTask(force, recursive bool) {
 		t.dropArgs()
 		t.rt.untrack(t)
 	}
-	if t.actor != nil {
-		t.actor.callCancelled(t)
-	}
 	if recursive {
 		for _, c := range children {
 			c.cancelTask(force, true)
