@@ -311,12 +311,16 @@ func (a *actorCore) runCall(t *taskRecord, inst any, gen int) {
 	}
 	t.state = Running
 	t.started = time.Now()
-	ctx, cancel := context.WithCancelCause(a.ctx)
-	t.cancel = func() { cancel(nil) }
 	t.attempts++
+	ctx := a.ctx
+	if !t.def.plain {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(a.ctx)
+		t.cancel = func() { cancel(nil) }
+		defer cancel(errTaskReturned) // calls it submitted outlive it
+		ctx = context.WithValue(ctx, execKey{}, &execInfo{rt: a.rt, task: t, actor: a, grant: a.grant})
+	}
 	t.mu.Unlock()
-	defer cancel(errTaskReturned) // calls it submitted outlive it
-	ctx = context.WithValue(ctx, execKey{}, &execInfo{rt: a.rt, task: t, actor: a, grant: a.grant})
 	args, err := t.resolvedArgs(ctx)
 	var results []any
 	panicked := false
@@ -513,5 +517,32 @@ func callOn[T, R any](a *Actor[T], name string, m methodFunc, args []argSlot) Ob
 	def := &taskDef{name: a.core.class + "." + name, method: m, numReturns: 1,
 		codecs: []objstore.Codec{codecFor[R]()}, types: []string{typeName[R]()}}
 	ref := a.core.submitCall(def, args, pc)
+	return ObjectRef[R]{h: ref.h}
+}
+
+type plainDefKey struct {
+	class, name string
+	result      reflect.Type
+}
+
+var plainDefs sync.Map // plainDefKey -> *taskDef, a template
+
+// callOnPlain is callOn for a method that takes no context: the call's
+// definition is copied from a cached template and runs without a context
+// of its own.
+func callOnPlain[T, R any](a *Actor[T], name string, m methodFunc, args []argSlot) ObjectRef[R] {
+	pc := callerPC(3)
+	if a == nil || a.core == nil {
+		return ObjectRef[R]{h: failedHandle(errors.New("ray.Call: nil actor"))}
+	}
+	k := plainDefKey{a.core.class, name, reflect.TypeFor[R]()}
+	tmpl, ok := plainDefs.Load(k)
+	if !ok {
+		tmpl, _ = plainDefs.LoadOrStore(k, &taskDef{name: a.core.class + "." + name, numReturns: 1, plain: true,
+			codecs: []objstore.Codec{codecFor[R]()}, types: []string{typeName[R]()}})
+	}
+	def := *tmpl.(*taskDef)
+	def.method = m
+	ref := a.core.submitCall(&def, args, pc)
 	return ObjectRef[R]{h: ref.h}
 }

@@ -40,7 +40,7 @@ func Call[T, R any](a *Actor[T], m func(*T) R) ObjectRef[R] {
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T))}, nil
 	}, []argSlot{})
 }
@@ -94,7 +94,7 @@ func Call1[T, A1, R any](a *Actor[T], m func(*T, A1) R, a1 A1) ObjectRef[R] {
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]))}, nil
 	}, []argSlot{{value: a1}})
 }
@@ -119,7 +119,7 @@ func Call1Args[T, A1, R any](a *Actor[T], m func(*T, A1) R, a1 Arg[A1]) ObjectRe
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]))}, nil
 	}, []argSlot{a1.slot()})
 }
@@ -158,7 +158,7 @@ func Call2[T, A1, A2, R any](a *Actor[T], m func(*T, A1, A2) R, a1 A1, a2 A2) Ob
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]))}, nil
 	}, []argSlot{{value: a1}, {value: a2}})
 }
@@ -183,7 +183,7 @@ func Call2Args[T, A1, A2, R any](a *Actor[T], m func(*T, A1, A2) R, a1 Arg[A1], 
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]))}, nil
 	}, []argSlot{a1.slot(), a2.slot()})
 }
@@ -222,7 +222,7 @@ func Call3[T, A1, A2, A3, R any](a *Actor[T], m func(*T, A1, A2, A3) R, a1 A1, a
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]))}, nil
 	}, []argSlot{{value: a1}, {value: a2}, {value: a3}})
 }
@@ -247,7 +247,7 @@ func Call3Args[T, A1, A2, A3, R any](a *Actor[T], m func(*T, A1, A2, A3) R, a1 A
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]))}, nil
 	}, []argSlot{a1.slot(), a2.slot(), a3.slot()})
 }
@@ -258,7 +258,7 @@ func Call4[T, A1, A2, A3, A4, R any](a *Actor[T], m func(*T, A1, A2, A3, A4) R, 
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]), argAs[A4](args[3]))}, nil
 	}, []argSlot{{value: a1}, {value: a2}, {value: a3}, {value: a4}})
 }
@@ -283,7 +283,7 @@ func Call4Args[T, A1, A2, A3, A4, R any](a *Actor[T], m func(*T, A1, A2, A3, A4)
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]), argAs[A4](args[3]))}, nil
 	}, []argSlot{a1.slot(), a2.slot(), a3.slot(), a4.slot()})
 }

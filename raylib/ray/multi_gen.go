@@ -21,7 +21,7 @@ type TaskReturns2[R1, R2 any] struct {
 // RemoteReturns2 declares fn as a remote function whose 2 results
 // become 2 refs.
 func RemoteReturns2[R1, R2 any](fn func() (R1, R2), opts ...Option) *TaskReturns2[R1, R2] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2]()}, types: []string{typeName[R1](), typeName[R2]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2 := fn()
@@ -76,7 +76,7 @@ type Task1Returns2[A1, R1, R2 any] struct {
 // Remote1Returns2 declares fn as a remote function whose 2 results
 // become 2 refs.
 func Remote1Returns2[A1, R1, R2 any](fn func(A1) (R1, R2), opts ...Option) *Task1Returns2[A1, R1, R2] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2]()}, types: []string{typeName[R1](), typeName[R2]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2 := fn(argAs[A1](args[0]))
@@ -137,7 +137,7 @@ type Task2Returns2[A1, A2, R1, R2 any] struct {
 // Remote2Returns2 declares fn as a remote function whose 2 results
 // become 2 refs.
 func Remote2Returns2[A1, A2, R1, R2 any](fn func(A1, A2) (R1, R2), opts ...Option) *Task2Returns2[A1, A2, R1, R2] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2]()}, types: []string{typeName[R1](), typeName[R2]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2 := fn(argAs[A1](args[0]), argAs[A2](args[1]))
@@ -198,7 +198,7 @@ type Task3Returns2[A1, A2, A3, R1, R2 any] struct {
 // Remote3Returns2 declares fn as a remote function whose 2 results
 // become 2 refs.
 func Remote3Returns2[A1, A2, A3, R1, R2 any](fn func(A1, A2, A3) (R1, R2), opts ...Option) *Task3Returns2[A1, A2, A3, R1, R2] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2]()}, types: []string{typeName[R1](), typeName[R2]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2 := fn(argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]))
@@ -259,7 +259,7 @@ type Task4Returns2[A1, A2, A3, A4, R1, R2 any] struct {
 // Remote4Returns2 declares fn as a remote function whose 2 results
 // become 2 refs.
 func Remote4Returns2[A1, A2, A3, A4, R1, R2 any](fn func(A1, A2, A3, A4) (R1, R2), opts ...Option) *Task4Returns2[A1, A2, A3, A4, R1, R2] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2]()}, types: []string{typeName[R1](), typeName[R2]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2 := fn(argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]), argAs[A4](args[3]))
@@ -320,7 +320,7 @@ type TaskReturns3[R1, R2, R3 any] struct {
 // RemoteReturns3 declares fn as a remote function whose 3 results
 // become 3 refs.
 func RemoteReturns3[R1, R2, R3 any](fn func() (R1, R2, R3), opts ...Option) *TaskReturns3[R1, R2, R3] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2](), codecFor[R3]()}, types: []string{typeName[R1](), typeName[R2](), typeName[R3]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2, r3 := fn()
@@ -375,7 +375,7 @@ type Task1Returns3[A1, R1, R2, R3 any] struct {
 // Remote1Returns3 declares fn as a remote function whose 3 results
 // become 3 refs.
 func Remote1Returns3[A1, R1, R2, R3 any](fn func(A1) (R1, R2, R3), opts ...Option) *Task1Returns3[A1, R1, R2, R3] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2](), codecFor[R3]()}, types: []string{typeName[R1](), typeName[R2](), typeName[R3]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2, r3 := fn(argAs[A1](args[0]))
@@ -436,7 +436,7 @@ type Task2Returns3[A1, A2, R1, R2, R3 any] struct {
 // Remote2Returns3 declares fn as a remote function whose 3 results
 // become 3 refs.
 func Remote2Returns3[A1, A2, R1, R2, R3 any](fn func(A1, A2) (R1, R2, R3), opts ...Option) *Task2Returns3[A1, A2, R1, R2, R3] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2](), codecFor[R3]()}, types: []string{typeName[R1](), typeName[R2](), typeName[R3]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2, r3 := fn(argAs[A1](args[0]), argAs[A2](args[1]))
@@ -497,7 +497,7 @@ type Task3Returns3[A1, A2, A3, R1, R2, R3 any] struct {
 // Remote3Returns3 declares fn as a remote function whose 3 results
 // become 3 refs.
 func Remote3Returns3[A1, A2, A3, R1, R2, R3 any](fn func(A1, A2, A3) (R1, R2, R3), opts ...Option) *Task3Returns3[A1, A2, A3, R1, R2, R3] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2](), codecFor[R3]()}, types: []string{typeName[R1](), typeName[R2](), typeName[R3]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2, r3 := fn(argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]))
@@ -558,7 +558,7 @@ type Task4Returns3[A1, A2, A3, A4, R1, R2, R3 any] struct {
 // Remote4Returns3 declares fn as a remote function whose 3 results
 // become 3 refs.
 func Remote4Returns3[A1, A2, A3, A4, R1, R2, R3 any](fn func(A1, A2, A3, A4) (R1, R2, R3), opts ...Option) *Task4Returns3[A1, A2, A3, A4, R1, R2, R3] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{codecFor[R1](), codecFor[R2](), codecFor[R3]()}, types: []string{typeName[R1](), typeName[R2](), typeName[R3]()}}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		r1, r2, r3 := fn(argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]), argAs[A4](args[3]))

@@ -85,13 +85,22 @@ func formatID(job uint32, n uint64) string { return fmt.Sprintf("%08x%016x", job
 // back as its error (*TaskError, *TaskCancelledError, *ActorDiedError);
 // Timeout and WithContext bound the wait.
 func (r ObjectRef[T]) Get(opts ...GetOption) (T, error) {
+	if len(opts) == 0 {
+		return r.get(getConfig{})
+	}
+	var cfg getConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return r.get(cfg)
+}
+
+// get is Get with its options applied; cfg is passed by value so that it
+// does not escape to the heap on every call.
+func (r ObjectRef[T]) get(cfg getConfig) (T, error) {
 	var zero T
 	if r.h == nil {
 		return zero, ErrNilRef
-	}
-	cfg := getConfig{}
-	for _, o := range opts {
-		o(&cfg)
 	}
 	ctx := cfg.ctx
 	if ctx == nil {
@@ -154,7 +163,7 @@ func GetAll[T any](refs []ObjectRef[T], opts ...GetOption) ([]T, error) {
 	}
 	out := make([]T, len(refs))
 	for i, r := range refs {
-		v, err := r.Get(WithContext(cfg.ctx))
+		v, err := r.get(getConfig{ctx: cfg.ctx})
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) && cfg.timeout > 0 {
 				return nil, &GetTimeoutError{Timeout: cfg.timeout, Object: r.ID()}

@@ -24,12 +24,13 @@ type remoteBase struct {
 	codecs  []objstore.Codec
 	types   []string
 	nilFunc bool
+	plain   bool // fn takes no context: calls run without one of their own
 }
 
 // define builds the taskDef of a handle from its function and options.
 func (b *remoteBase) define(extra []Option) *taskDef {
 	opts := append(append([]Option(nil), b.opts...), extra...)
-	def := &taskDef{name: b.name, invoke: b.fn, numReturns: len(b.codecs), codecs: b.codecs, types: b.types}
+	def := &taskDef{name: b.name, invoke: b.fn, numReturns: len(b.codecs), codecs: b.codecs, types: b.types, plain: b.plain}
 	if b.nilFunc {
 		def.err = errors.New("ray.Remote: the function is nil")
 		return def

@@ -17,7 +17,7 @@ type Task[R any] struct {
 // Each Remote call runs it as a task and returns a ref to its result; a
 // panic becomes a *TaskError on Get.
 func Remote[R any](fn func() R, opts ...Option) *Task[R] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: codecsOf[R](), types: typesOf[R]()}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		return []any{fn()}, nil
@@ -77,7 +77,7 @@ type Task1[A1, R any] struct {
 // Each Remote call runs it as a task and returns a ref to its result; a
 // panic becomes a *TaskError on Get.
 func Remote1[A1, R any](fn func(A1) R, opts ...Option) *Task1[A1, R] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: codecsOf[R](), types: typesOf[R]()}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		return []any{fn(argAs[A1](args[0]))}, nil
@@ -143,7 +143,7 @@ type Task2[A1, A2, R any] struct {
 // Each Remote call runs it as a task and returns a ref to its result; a
 // panic becomes a *TaskError on Get.
 func Remote2[A1, A2, R any](fn func(A1, A2) R, opts ...Option) *Task2[A1, A2, R] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: codecsOf[R](), types: typesOf[R]()}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		return []any{fn(argAs[A1](args[0]), argAs[A2](args[1]))}, nil
@@ -209,7 +209,7 @@ type Task3[A1, A2, A3, R any] struct {
 // Each Remote call runs it as a task and returns a ref to its result; a
 // panic becomes a *TaskError on Get.
 func Remote3[A1, A2, A3, R any](fn func(A1, A2, A3) R, opts ...Option) *Task3[A1, A2, A3, R] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: codecsOf[R](), types: typesOf[R]()}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		return []any{fn(argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]))}, nil
@@ -275,7 +275,7 @@ type Task4[A1, A2, A3, A4, R any] struct {
 // Each Remote call runs it as a task and returns a ref to its result; a
 // panic becomes a *TaskError on Get.
 func Remote4[A1, A2, A3, A4, R any](fn func(A1, A2, A3, A4) R, opts ...Option) *Task4[A1, A2, A3, A4, R] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: codecsOf[R](), types: typesOf[R]()}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		return []any{fn(argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]), argAs[A4](args[3]))}, nil
@@ -341,7 +341,7 @@ type Task5[A1, A2, A3, A4, A5, R any] struct {
 // Each Remote call runs it as a task and returns a ref to its result; a
 // panic becomes a *TaskError on Get.
 func Remote5[A1, A2, A3, A4, A5, R any](fn func(A1, A2, A3, A4, A5) R, opts ...Option) *Task5[A1, A2, A3, A4, A5, R] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: codecsOf[R](), types: typesOf[R]()}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		return []any{fn(argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]), argAs[A4](args[3]), argAs[A5](args[4]))}, nil
@@ -407,7 +407,7 @@ type Task6[A1, A2, A3, A4, A5, A6, R any] struct {
 // Each Remote call runs it as a task and returns a ref to its result; a
 // panic becomes a *TaskError on Get.
 func Remote6[A1, A2, A3, A4, A5, A6, R any](fn func(A1, A2, A3, A4, A5, A6) R, opts ...Option) *Task6[A1, A2, A3, A4, A5, A6, R] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: codecsOf[R](), types: typesOf[R]()}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		return []any{fn(argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]), argAs[A4](args[3]), argAs[A5](args[4]), argAs[A6](args[5]))}, nil

@@ -58,6 +58,7 @@ type taskDef struct {
 	types      []string
 	err        error // a definition error, reported by every call
 	parent     context.Context
+	plain      bool // the function takes no context: no per-call context is made
 }
 
 // taskRecord is one submitted call: its state for the state API and the
@@ -238,8 +239,13 @@ func (t *taskRecord) start(g resources.Grant) {
 	t.granted = true
 	t.state = Running
 	t.started = time.Now()
-	ctx, cancel := context.WithCancelCause(t.rt.ctx)
-	t.cancel = func() { cancel(nil) }
+	// A function without a context parameter cannot observe cancellation
+	// nor submit children through it: it runs without a context of its own.
+	ctx, cancel := t.rt.ctx, context.CancelCauseFunc(noCancel)
+	if !t.def.plain {
+		ctx, cancel = context.WithCancelCause(t.rt.ctx)
+		t.cancel = func() { cancel(nil) }
+	}
 	t.mu.Unlock()
 	t.rt.assignLane(t)
 	t.rt.wg.Add(1)
@@ -252,6 +258,8 @@ func (t *taskRecord) start(g resources.Grant) {
 // their parent.
 var errTaskReturned = errors.New("the task returned")
 
+func noCancel(error) {}
+
 // ctxCancelled reports whether ctx was cancelled other than by its task
 // returning.
 func ctxCancelled(ctx context.Context) bool {
@@ -261,7 +269,9 @@ func ctxCancelled(ctx context.Context) bool {
 func (t *taskRecord) run(ctx context.Context, cancel context.CancelCauseFunc) {
 	defer t.rt.wg.Done()
 	defer cancel(errTaskReturned)
-	ctx = context.WithValue(ctx, execKey{}, &execInfo{rt: t.rt, task: t, grant: t.grant})
+	if !t.def.plain {
+		ctx = context.WithValue(ctx, execKey{}, &execInfo{rt: t.rt, task: t, grant: t.grant})
+	}
 	args, err := t.resolvedArgs(ctx)
 	var results []any
 	if err == nil {

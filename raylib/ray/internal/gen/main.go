@@ -150,7 +150,7 @@ type Task{{.Suffix}}[{{.WithR}}] struct {
 // Each Remote call runs it as a task and returns a ref to its result; a
 // panic becomes a *TaskError on Get.
 func Remote{{.Suffix}}[{{.WithR}}](fn func({{.TypeParams}}) R, opts ...Option) *Task{{.Suffix}}[{{.Inst}}] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: codecsOf[R](), types: typesOf[R]()}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		return []any{fn({{.Casts}})}, nil
@@ -218,7 +218,7 @@ type Task{{.Suffix}}Returns{{.K}}[{{.WithRs}}] struct {
 // Remote{{.Suffix}}Returns{{.K}} declares fn as a remote function whose {{.K}} results
 // become {{.K}} refs.
 func Remote{{.Suffix}}Returns{{.K}}[{{.WithRs}}](fn func({{.TypeParams}}) ({{.Rs}}), opts ...Option) *Task{{.Suffix}}Returns{{.K}}[{{.InstRs}}] {
-	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil,
+	b := &remoteBase{name: funcName(fn), opts: opts, nilFunc: fn == nil, plain: true,
 		codecs: []objstore.Codec{ {{.Codecs}} }, types: []string{ {{.Types}} }}
 	b.fn = func(_ context.Context, args []any) ([]any, error) {
 		{{.Results}} := fn({{.Casts}})
@@ -304,7 +304,7 @@ func Call{{.Suffix}}[{{.TR}}](a *Actor[T], m func(*T{{.Comma}}{{.TypeParams}}) R
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T){{.Comma}}{{.Casts}})}, nil
 	}, []argSlot{ {{.Slots}} })
 }
@@ -329,7 +329,7 @@ func Call{{.Suffix}}Args[{{.TR}}](a *Actor[T], m func(*T{{.Comma}}{{.TypeParams}
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T){{.Comma}}{{.Casts}})}, nil
 	}, []argSlot{ {{.ArgSlots}} })
 }
