@@ -85,7 +85,7 @@ type object struct {
 	created  time.Time
 
 	done      chan struct{} // closed when the object leaves Pending
-	callbacks []func()      // run once when the object leaves Pending
+	callbacks []callback    // run once when the object leaves Pending
 
 	handles     int // live references held by user code
 	pendingUses int // pending tasks that take it as an argument
@@ -118,6 +118,7 @@ type Store struct {
 	lruTail  *object
 	spillDir string
 	deferred []func() // callbacks to run once the lock is released
+	nextKey  uint64   // keys of batches registered by OnAnyReady
 }
 
 // New returns an empty store.
@@ -229,8 +230,17 @@ func (s *Store) finishLocked(o *object) {
 	// Callbacks may call back into the store (a task whose last argument
 	// became ready can fail and fail its own results): they run after the
 	// lock is released, in unlock.
-	s.deferred = append(s.deferred, o.callbacks...)
+	for _, cb := range o.callbacks {
+		s.deferred = append(s.deferred, cb.f)
+	}
 	o.callbacks = nil
+}
+
+// callback is a function waiting for an object to leave Pending; key lets
+// a batch registered together be removed together.
+type callback struct {
+	f   func()
+	key uint64
 }
 
 // unlock releases the store's lock, then runs the callbacks collected
@@ -254,7 +264,7 @@ func (s *Store) OnReady(id ID, cb func()) bool {
 		return false
 	}
 	if o.state == Pending {
-		o.callbacks = append(o.callbacks, cb)
+		o.callbacks = append(o.callbacks, callback{f: cb})
 		s.unlock()
 		return true
 	}
@@ -270,6 +280,41 @@ func (s *Store) IsReady(id ID) bool {
 	defer s.unlock()
 	o, ok := s.objects[id]
 	return !ok || o.state != Pending
+}
+
+// OnAnyReady registers cb on each of ids that is still pending, under one
+// lock, and returns how many it registered and a function that removes
+// the registrations that have not fired (call it when no longer waiting,
+// so that abandoned waits leave nothing behind).
+func (s *Store) OnAnyReady(ids []ID, cb func()) (registered int, cancel func()) {
+	s.mu.Lock()
+	s.nextKey++
+	key := s.nextKey
+	for _, id := range ids {
+		if o, ok := s.objects[id]; ok && o.state == Pending {
+			o.callbacks = append(o.callbacks, callback{f: cb, key: key})
+			registered++
+		}
+	}
+	s.unlock()
+	return registered, func() {
+		s.mu.Lock()
+		for _, id := range ids {
+			o, ok := s.objects[id]
+			if !ok || o.state != Pending {
+				continue
+			}
+			kept := o.callbacks[:0]
+			for _, c := range o.callbacks {
+				if c.key != key {
+					kept = append(kept, c)
+				}
+			}
+			clear(o.callbacks[len(kept):])
+			o.callbacks = kept
+		}
+		s.unlock()
+	}
 }
 
 // ReadyFlags reports, under one lock, which of ids have left Pending

@@ -249,3 +249,33 @@ func TestSizeOf(t *testing.T) {
 		t.Errorf("SizeOf(strings) = %d", got)
 	}
 }
+
+func TestOnAnyReadyCancelLeavesNothing(t *testing.T) {
+	s := New(Options{})
+	a, _ := s.Create(FromTask, 0)
+	b, _ := s.Create(FromTask, 0)
+	fired := 0
+	reg, cancel := s.OnAnyReady([]ID{a, b}, func() { fired++ })
+	if reg != 2 {
+		t.Fatalf("registered %d", reg)
+	}
+	s.Seal(a, 1, 8, nil, "int")
+	if fired != 1 {
+		t.Fatalf("fired %d", fired)
+	}
+	cancel()
+	s.mu.Lock()
+	left := len(s.objects[b].callbacks)
+	s.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d callbacks left on b after cancel", left)
+	}
+	s.Seal(b, 2, 8, nil, "int")
+	if fired != 1 {
+		t.Fatalf("cancelled callback fired")
+	}
+	// Registering on a ready object registers nothing.
+	if reg, _ := s.OnAnyReady([]ID{a}, func() {}); reg != 0 {
+		t.Fatalf("registered %d on a ready object", reg)
+	}
+}

@@ -319,10 +319,27 @@ func Wait[R Ref](refs []R, numReturns int, timeout time.Duration) (ready, notRea
 	isReady()
 	if have := count(); have < numReturns && timeout != 0 {
 		signal := make(chan struct{}, len(refs))
-		for i, r := range refs {
-			if !flags[i] {
-				h := r.ref()
-				h.rt.store.OnReady(h.id, func() { signal <- struct{}{} })
+		notify := func() { signal <- struct{}{} }
+		if oneStore {
+			pending := make([]objstore.ID, 0, len(refs)-have)
+			for i := range refs {
+				if !flags[i] {
+					pending = append(pending, ids[i])
+				}
+			}
+			// Objects that became ready since the check were not registered:
+			// count them now. Registrations left at return are removed.
+			reg, cancel := store.OnAnyReady(pending, notify)
+			have += len(pending) - reg
+			defer cancel()
+		} else {
+			for i, r := range refs {
+				if !flags[i] {
+					h := r.ref()
+					reg, cancel := h.rt.store.OnAnyReady([]objstore.ID{h.id}, notify)
+					have += 1 - reg
+					defer cancel()
+				}
 			}
 		}
 		var deadline <-chan time.Time
