@@ -99,6 +99,13 @@ type result struct {
 		Seconds  float64 `json:"seconds"`
 		GBPerSec float64 `json:"gb_per_sec"`
 	} `json:"put_get"`
+	// PutGetCopy is goray only: case (c) with a copy of the payload made
+	// on every put, as Ray copies into its store.
+	PutGetCopy struct {
+		N        int     `json:"n"`
+		Seconds  float64 `json:"seconds"`
+		GBPerSec float64 `json:"gb_per_sec"`
+	} `json:"put_get_copy"`
 	Wait struct {
 		Refs         int     `json:"refs"`
 		Rounds       int     `json:"rounds"`
@@ -219,6 +226,18 @@ func runGoray(c config) (*result, error) {
 		}
 		g.PutGet.N, g.PutGet.Bytes, g.PutGet.Seconds = puts, c.putBytes, secs
 		g.PutGet.GBPerSec = float64(puts) * float64(c.putBytes) / secs / 1e9
+
+		// (c') the same with a copy per put: what Ray's semantics cost.
+		secs, puts = 0.0, 0
+		for puts == 0 || secs < putMinSeconds {
+			s, err := timed(func() error { return putGetCopy(payload, c.puts) })
+			if err != nil {
+				return nil, fmt.Errorf("(c'): %w", err)
+			}
+			secs, puts = secs+s, puts+c.puts
+		}
+		g.PutGetCopy.N, g.PutGetCopy.Seconds = puts, secs
+		g.PutGetCopy.GBPerSec = float64(puts) * float64(c.putBytes) / secs / 1e9
 	}
 	if c.has("d") {
 		secs, err := timed(func() error {
@@ -279,6 +298,23 @@ func runCalls(a *ray.Actor[benchActor], n int) error {
 func putGet(payload []byte, n int) error {
 	for range n {
 		ref := ray.Put(payload)
+		v, err := ref.Get()
+		if err != nil {
+			return err
+		}
+		if len(v) != len(payload) {
+			return fmt.Errorf("got %d bytes back, put %d", len(v), len(payload))
+		}
+		ray.Release(ref)
+	}
+	return nil
+}
+
+// putGetCopy is case (c'): as putGet, but each put stores a fresh copy of
+// the payload, so that goray does the memory traffic Ray's put does.
+func putGetCopy(payload []byte, n int) error {
+	for range n {
+		ref := ray.Put(bytes.Clone(payload))
 		v, err := ref.Get()
 		if err != nil {
 			return err
@@ -402,6 +438,9 @@ func report(w io.Writer, c config, g, r *result) {
 		line := fmt.Sprintf("  %s: goray %s %s", x.label, commas(x.g, x.prec), x.unit)
 		if r == nil {
 			fmt.Fprintln(w, line+" | ray skipped")
+			if i == 2 {
+				fmt.Fprintf(w, "  (c') the same, goray copying each payload: goray %s GB/s | ray skipped\n", commas(g.PutGetCopy.GBPerSec, 2))
+			}
 			continue
 		}
 		ratio := x.g / x.r
@@ -414,6 +453,14 @@ func report(w io.Writer, c config, g, r *result) {
 			line += fmt.Sprintf(" (target %gx: %s)", x.target, verdict)
 		}
 		fmt.Fprintln(w, line)
+		if i == 2 {
+			line = fmt.Sprintf("  (c') the same, goray copying each payload: goray %s GB/s", commas(g.PutGetCopy.GBPerSec, 2))
+			if r != nil {
+				line += fmt.Sprintf(" | ray %s GB/s | %.1fx (target 2x: %s)", commas(r.PutGet.GBPerSec, 2),
+					g.PutGetCopy.GBPerSec/r.PutGet.GBPerSec, map[bool]string{true: "met", false: "NOT met"}[g.PutGetCopy.GBPerSec >= 2*r.PutGet.GBPerSec])
+			}
+			fmt.Fprintln(w, line)
+		}
 	}
 }
 
