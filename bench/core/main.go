@@ -178,7 +178,7 @@ func runGoray(c config) (*result, error) {
 	if err := runCalls(actor, c.warmup); err != nil {
 		return nil, err
 	}
-	if err := putGet(payload, 20); err != nil {
+	if err := putGet(payload, 20, false); err != nil {
 		return nil, err
 	}
 	if err := waitRound(small, c.waitRefs); err != nil {
@@ -218,7 +218,7 @@ func runGoray(c config) (*result, error) {
 		// steadily: repeat batches until putMinSeconds have been timed.
 		secs, puts := 0.0, 0
 		for puts == 0 || secs < putMinSeconds {
-			s, err := timed(func() error { return putGet(payload, c.puts) })
+			s, err := timed(func() error { return putGet(payload, c.puts, false) })
 			if err != nil {
 				return nil, fmt.Errorf("(c): %w", err)
 			}
@@ -230,7 +230,7 @@ func runGoray(c config) (*result, error) {
 		// (c') the same with a copy per put: what Ray's semantics cost.
 		secs, puts = 0.0, 0
 		for puts == 0 || secs < putMinSeconds {
-			s, err := timed(func() error { return putGetCopy(payload, c.puts) })
+			s, err := timed(func() error { return putGet(payload, c.puts, true) })
 			if err != nil {
 				return nil, fmt.Errorf("(c'): %w", err)
 			}
@@ -292,35 +292,23 @@ func runCalls(a *ray.Actor[benchActor], n int) error {
 	return err
 }
 
-// putGet is case (c): put the payload, get it back, release the object.
-// Release frees it at once, as dropping the last ObjectRef does in Ray;
-// without it the object would wait for the garbage collector.
-func putGet(payload []byte, n int) error {
+// putGet is case (c), and (c') when copy is set: put the payload (or a
+// fresh copy of it, the memory traffic Ray's put has), get it back, release
+// the object. Release frees it at once, as dropping the last ObjectRef does
+// in Ray; without it the object would wait for the garbage collector.
+func putGet(payload []byte, n int, copy bool) error {
 	for range n {
-		ref := ray.Put(payload)
-		v, err := ref.Get()
+		v := payload
+		if copy {
+			v = bytes.Clone(payload)
+		}
+		ref := ray.Put(v)
+		got, err := ref.Get()
 		if err != nil {
 			return err
 		}
-		if len(v) != len(payload) {
-			return fmt.Errorf("got %d bytes back, put %d", len(v), len(payload))
-		}
-		ray.Release(ref)
-	}
-	return nil
-}
-
-// putGetCopy is case (c'): as putGet, but each put stores a fresh copy of
-// the payload, so that goray does the memory traffic Ray's put does.
-func putGetCopy(payload []byte, n int) error {
-	for range n {
-		ref := ray.Put(bytes.Clone(payload))
-		v, err := ref.Get()
-		if err != nil {
-			return err
-		}
-		if len(v) != len(payload) {
-			return fmt.Errorf("got %d bytes back, put %d", len(v), len(payload))
+		if len(got) != len(payload) {
+			return fmt.Errorf("got %d bytes back, put %d", len(got), len(payload))
 		}
 		ray.Release(ref)
 	}
