@@ -292,14 +292,14 @@ func runCalls(a *ray.Actor[benchActor], n int) error {
 	return err
 }
 
-// putGet is case (c), and (c') when copy is set: put the payload (or a
+// putGet is case (c), and (c') when clone is set: put the payload (or a
 // fresh copy of it, the memory traffic Ray's put has), get it back, release
 // the object. Release frees it at once, as dropping the last ObjectRef does
 // in Ray; without it the object would wait for the garbage collector.
-func putGet(payload []byte, n int, copy bool) error {
+func putGet(payload []byte, n int, clone bool) error {
 	for range n {
 		v := payload
-		if copy {
+		if clone {
 			v = bytes.Clone(payload)
 		}
 		ref := ray.Put(v)
