@@ -186,6 +186,12 @@ func (s *Store) spillNew(o *object) error {
 	s.mu.Lock()
 	defer s.unlock()
 	o.spilling = false
+	if o.state != Pending { // released, or the store closed, while writing
+		if err == nil {
+			os.Remove(path)
+		}
+		return nil
+	}
 	if err != nil {
 		o.value = nil
 		o.state = Failed
@@ -430,6 +436,9 @@ func (s *Store) restore(o *object) (any, error) {
 	o.restoring = nil
 	defer close(ch)
 	if err != nil {
+		if o.state == Freed {
+			os.Remove(o.spillPath)
+		}
 		s.unlock()
 		return nil, err
 	}
@@ -724,9 +733,10 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	for _, o := range s.objects {
-		if o.state == Pending {
-			o.state = Failed
-			o.err = ErrClosed
+		wasPending := o.state == Pending
+		o.state = Failed
+		o.err = ErrClosed
+		if wasPending {
 			s.finishLocked(o)
 		}
 		o.value = nil

@@ -240,14 +240,14 @@ func (a *actorCore) submitCall(def *taskDef, args []argSlot, callSite uintptr) O
 	}
 	t.returns = []objstore.ID{id}
 	h := newHandle(r, id, t)
-	if def.err != nil {
-		t.finish(nil, def.err)
-		return ObjectRef[any]{h: h}
-	}
-	for _, s := range args {
+	for _, s := range args { // claimed first: finishing drops the claims
 		if s.ref != nil {
 			s.ref.rt.store.AddUse(s.ref.id)
 		}
+	}
+	if def.err != nil {
+		t.finish(nil, def.err)
+		return ObjectRef[any]{h: h}
 	}
 	if !r.track(t) {
 		t.finish(nil, ErrNotInitialized)

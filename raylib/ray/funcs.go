@@ -209,7 +209,11 @@ func Typed[T any](r Ref) ObjectRef[T] {
 type anyGobCodec struct{ t reflect.Type }
 
 func (c anyGobCodec) Encode(w io.Writer, v any) error {
-	return gob.NewEncoder(w).EncodeValue(reflect.ValueOf(v))
+	p := reflect.New(c.t) // through a *t, as Decode reads it
+	if v != nil {
+		p.Elem().Set(reflect.ValueOf(v))
+	}
+	return gob.NewEncoder(w).EncodeValue(p)
 }
 
 func (c anyGobCodec) Decode(r io.Reader) (any, error) {

@@ -249,7 +249,8 @@ func gobFaithful(t reflect.Type, seen map[reflect.Type]bool) bool {
 		return gobFaithful(t.Key(), seen) && gobFaithful(t.Elem(), seen)
 	case reflect.Struct:
 		for i := 0; i < t.NumField(); i++ {
-			if f := t.Field(i); !f.IsExported() || !gobFaithful(f.Type, seen) {
+			// gob drops pointers to zero values: such fields come back nil.
+			if f := t.Field(i); !f.IsExported() || f.Type.Kind() == reflect.Pointer || !gobFaithful(f.Type, seen) {
 				return false
 			}
 		}

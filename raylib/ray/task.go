@@ -118,6 +118,13 @@ func (r *runtimeState) submit(def *taskDef, args []argSlot, ctx context.Context,
 		t.returns[i] = id
 		handles[i] = newHandle(r, id, t)
 	}
+	// Claim the arguments before anything can finish the task (a bad
+	// definition, a cancelled context): finishing drops these claims.
+	for _, a := range args {
+		if a.ref != nil {
+			a.ref.rt.store.AddUse(a.ref.id)
+		}
+	}
 	if def.err != nil {
 		t.finish(nil, def.err)
 		return handles
@@ -135,6 +142,13 @@ func (r *runtimeState) submit(def *taskDef, args []argSlot, ctx context.Context,
 	}
 	if !r.track(t) {
 		t.finish(nil, ErrNotInitialized)
+		return handles
+	}
+	t.mu.Lock()
+	cancelledMeanwhile := t.done // a recursive Cancel of the parent reached it
+	t.mu.Unlock()
+	if cancelledMeanwhile {
+		r.untrack(t)
 		return handles
 	}
 	t.item = scheduler.Item{Request: def.request, Class: def.class, Start: t.start}
@@ -157,7 +171,7 @@ func (r *runtimeState) submit(def *taskDef, args []argSlot, ctx context.Context,
 			t.mu.Unlock()
 		}
 	}
-	t.resolveArgs()
+	t.resolveArgs(args)
 	return handles
 }
 
@@ -174,9 +188,9 @@ func (r *runtimeState) track(t *taskRecord) bool {
 
 // resolveArgs waits (without blocking) for every ref argument, then queues
 // the task for resources.
-func (t *taskRecord) resolveArgs() {
+func (t *taskRecord) resolveArgs(args []argSlot) {
 	n := int32(1) // a guard, dropped below, so that schedule runs once
-	for _, a := range t.args {
+	for _, a := range args {
 		if a.ref != nil {
 			n++
 		}
@@ -186,11 +200,10 @@ func (t *taskRecord) resolveArgs() {
 		return
 	}
 	t.pendingDeps.Store(n)
-	for _, a := range t.args {
+	for _, a := range args {
 		if a.ref == nil {
 			continue
 		}
-		a.ref.rt.store.AddUse(a.ref.id)
 		if !a.ref.rt.store.OnReady(a.ref.id, t.depReady) {
 			t.depReady() // unknown object: the run reports it
 		}
@@ -302,6 +315,10 @@ func (t *taskRecord) resolvedArgs(ctx context.Context) ([]any, error) {
 func (t *taskRecord) invokeWithRetries(ctx context.Context, args []any) ([]any, error) {
 	for attempt := 0; ; attempt++ {
 		t.mu.Lock()
+		if attempt > 0 && t.done { // cancelled: a plain task's ctx never ends
+			t.mu.Unlock()
+			return nil, &TaskCancelledError{Task: t.name, TaskID: t.ID()}
+		}
 		t.attempts = attempt + 1
 		t.mu.Unlock()
 		results, panicked, err := callCatching(ctx, t.def.invoke, args)
