@@ -111,6 +111,12 @@ func (r ObjectRef[T]) get(cfg getConfig) (T, error) {
 		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
 		defer cancel()
 	}
+	// A task that blocks on an object lends its CPUs back meanwhile (it can
+	// only be told apart when it passes its context).
+	if ei, ok := ctx.Value(execKey{}).(*execInfo); ok && ei.task != nil && ei.actor == nil &&
+		ei.rt == r.h.rt && !r.h.rt.store.IsReady(r.h.id) && ei.task.lendCPU() {
+		defer ei.task.reclaimCPU(cfg.ctx)
+	}
 	v, err := r.h.rt.store.Get(ctx, r.h.id)
 	goruntime.KeepAlive(r.h)
 	if err != nil {

@@ -85,6 +85,8 @@ type taskRecord struct {
 	done      bool // results sealed or failed; later outcomes are dropped
 	cancelled bool
 	granted   bool // the scheduler granted resources (released must follow)
+	lending   bool // its CPUs are lent back while it blocks in Get
+	forfeit   bool // its CPUs were not taken back: release must skip them
 	released  bool // its grant went back to the scheduler
 	grant     resources.Grant
 	cancel    context.CancelFunc
@@ -296,8 +298,14 @@ func (t *taskRecord) run(ctx context.Context, cancel context.CancelCauseFunc) {
 // resolvedArgs fetches the values of ref arguments; a failed argument fails
 // the task with that argument's error, as in Ray.
 func (t *taskRecord) resolvedArgs(ctx context.Context) ([]any, error) {
-	args := make([]any, len(t.args))
-	for i, a := range t.args {
+	t.mu.Lock()
+	slots, done := t.args, t.done
+	t.mu.Unlock()
+	if done { // cancelled (with force) before it began: its arguments are gone
+		return nil, &TaskCancelledError{Task: t.name, TaskID: t.ID()}
+	}
+	args := make([]any, len(slots))
+	for i, a := range slots {
 		if a.ref == nil {
 			args[i] = a.value
 			continue
@@ -412,8 +420,73 @@ func (t *taskRecord) releaseGrant() {
 	}
 	t.released = true
 	g := t.grant
+	if t.lending || t.forfeit { // the CPUs are not held now
+		g = resources.Grant{Set: withoutCPU(g.Set), GPUs: g.GPUs}
+	}
 	t.mu.Unlock()
 	t.rt.sched.Release(g)
+}
+
+func withoutCPU(s resources.Set) resources.Set {
+	out := s.Clone()
+	delete(out, resources.CPU)
+	return out
+}
+
+// lendCPU gives the task's CPUs back to the scheduler while it blocks in
+// Get, as Ray does, so that a task waiting for its own children cannot
+// starve them of CPUs. It reports whether it lent anything; reclaimCPU
+// must follow.
+func (t *taskRecord) lendCPU() bool {
+	t.mu.Lock()
+	cpu := t.grant.Set[resources.CPU]
+	if !t.granted || t.released || t.lending || t.forfeit || cpu == 0 {
+		t.mu.Unlock()
+		return false
+	}
+	t.lending = true
+	t.mu.Unlock()
+	t.rt.sched.Release(resources.Grant{Set: resources.Set{resources.CPU: cpu}})
+	return true
+}
+
+// reclaimCPU waits until the lent CPUs can be taken back. If ctx ends (the
+// task is cancelled, the runtime shuts down) first, the task goes on
+// without them and its release skips them.
+func (t *taskRecord) reclaimCPU(ctx context.Context) {
+	t.mu.Lock()
+	cpu := t.grant.Set[resources.CPU]
+	t.mu.Unlock()
+	got := make(chan resources.Grant, 1)
+	item := &scheduler.Item{Request: resources.Set{resources.CPU: cpu}, Start: func(g resources.Grant) { got <- g }}
+	var g resources.Grant
+	if err := t.rt.sched.Submit(item); err != nil {
+		t.settleLend(false, g)
+		return
+	}
+	select {
+	case g = <-got:
+	case <-ctx.Done():
+		if t.rt.sched.Cancel(item) {
+			t.settleLend(false, g)
+			return
+		}
+		g = <-got // granted just now
+	}
+	t.settleLend(true, g)
+}
+
+func (t *taskRecord) settleLend(reclaimed bool, g resources.Grant) {
+	t.mu.Lock()
+	t.lending = false
+	released := t.released
+	if !reclaimed {
+		t.forfeit = true
+	}
+	t.mu.Unlock()
+	if reclaimed && released { // the task's grant went back meanwhile (force cancel)
+		t.rt.sched.Release(g)
+	}
 }
 
 func (t *taskRecord) dropArgs() {
