@@ -101,24 +101,34 @@ type object struct {
 type Options struct {
 	Budget   int64  // bytes held in memory before spilling; <= 0 means no limit
 	SpillDir string // where spilled objects go; created on first spill
+
+	// Collect, if set, is called before the store spills: objects whose
+	// last reference became unreachable are freed only once the garbage
+	// collector notices, and spilling them would be wasted work. After a
+	// collection that freed nothing the store waits CollectEvery before
+	// the next. It must not call into the store.
+	Collect      func()
+	CollectEvery time.Duration // default 100ms
 }
 
 // Store holds objects. All methods are safe for concurrent use.
 type Store struct {
-	mu       sync.Mutex
-	opts     Options
-	objects  map[ID]*object
-	nextID   ID
-	inMemory int64
-	onDisk   int64
-	spills   int64
-	restores int64
-	closed   bool
-	lruHead  *object
-	lruTail  *object
-	spillDir string
-	deferred []func() // callbacks to run once the lock is released
-	nextKey  uint64   // keys of batches registered by OnAnyReady
+	mu          sync.Mutex
+	opts        Options
+	objects     map[ID]*object
+	nextID      ID
+	inMemory    int64
+	onDisk      int64
+	spills      int64
+	restores    int64
+	closed      bool
+	lruHead     *object
+	lruTail     *object
+	spillDir    string
+	deferred    []func() // callbacks to run once the lock is released
+	collectMu   sync.Mutex
+	lastCollect time.Time
+	nextKey     uint64 // keys of batches registered by OnAnyReady
 }
 
 // New returns an empty store.
@@ -144,6 +154,7 @@ func (s *Store) Create(source Source, callSite uintptr) (ID, error) {
 // the budget is exceeded. If the object was released meanwhile the value is
 // dropped.
 func (s *Store) Seal(id ID, value any, size int64, codec Codec, typeName string) error {
+	s.collectIfFull(size)
 	s.mu.Lock()
 	o, ok := s.objects[id]
 	if !ok || o.state != Pending {
@@ -286,6 +297,38 @@ func (s *Store) IsReady(id ID) bool {
 	defer s.unlock()
 	o, ok := s.objects[id]
 	return !ok || o.state != Pending
+}
+
+// collectIfFull asks for a garbage collection when storing size more bytes
+// would exceed the budget, so that unreachable objects are freed instead of
+// spilled. Calls are rate-limited; concurrent callers do not queue up.
+func (s *Store) collectIfFull(size int64) {
+	if s.opts.Collect == nil || s.opts.Budget <= 0 {
+		return
+	}
+	s.mu.Lock()
+	full := s.inMemory+size > s.opts.Budget
+	s.mu.Unlock()
+	if !full || !s.collectMu.TryLock() {
+		return
+	}
+	defer s.collectMu.Unlock()
+	every := s.opts.CollectEvery
+	if every <= 0 {
+		every = 100 * time.Millisecond
+	}
+	if time.Since(s.lastCollect) < every {
+		return
+	}
+	before := s.Stats().InMemoryBytes
+	s.opts.Collect()
+	if s.Stats().InMemoryBytes < before {
+		// It freed something: the next overflow may collect again at once.
+		s.lastCollect = time.Time{}
+	} else {
+		// Everything is live: back off rather than collect on every put.
+		s.lastCollect = time.Now()
+	}
 }
 
 // OnAnyReady registers cb on each of ids that is still pending, under one

@@ -178,7 +178,7 @@ func newRuntime(c config) (*runtimeState, error) {
 		namespace: ns,
 		started:   time.Now(),
 		total:     total,
-		store:     objstore.New(objstore.Options{Budget: storeBytes, SpillDir: c.spillDir}),
+		store:     objstore.New(objstore.Options{Budget: storeBytes, SpillDir: c.spillDir, Collect: collectGarbage}),
 		sched:     scheduler.New(ledger),
 		ctx:       ctx,
 		cancel:    cancel,
@@ -270,6 +270,17 @@ func CurrentNamespace() string {
 		return ""
 	}
 	return r.namespace
+}
+
+// collectGarbage runs a collection and gives the cleanups it queues (the
+// drops of unreachable ObjectRefs) a moment to run, so that the store sees
+// the objects freed before it decides to spill.
+func collectGarbage() {
+	goruntime.GC()
+	for range 20 {
+		goruntime.Gosched()
+	}
+	time.Sleep(time.Millisecond)
 }
 
 var nvidiaDevice = regexp.MustCompile(`^nvidia[0-9]+$`)
