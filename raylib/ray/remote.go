@@ -123,11 +123,6 @@ func methodName(fn any) string {
 	return n
 }
 
-func isNilFunc(fn any) bool {
-	v := reflect.ValueOf(fn)
-	return !v.IsValid() || v.IsNil()
-}
-
 // submitTyped submits one call of a handle and returns its first ref.
 func submitTyped(def *taskDef, ctx context.Context, args []argSlot) []*handle {
 	pc := callerPC(3)

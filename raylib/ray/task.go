@@ -57,8 +57,7 @@ type taskDef struct {
 	codecs     []objstore.Codec
 	types      []string
 	err        error // a definition error, reported by every call
-	parent     context.Context
-	plain      bool // the function takes no context: no per-call context is made
+	plain      bool  // the function takes no context: no per-call context is made
 }
 
 // taskRecord is one submitted call: its state for the state API and the
@@ -130,9 +129,6 @@ func (r *runtimeState) submit(def *taskDef, args []argSlot, ctx context.Context,
 	if def.err != nil {
 		t.finish(nil, def.err)
 		return handles
-	}
-	if ctx == nil {
-		ctx = def.parent
 	}
 	if ctx != nil {
 		if pe, ok := ctx.Value(execKey{}).(*execInfo); ok && pe.task != nil {
@@ -353,14 +349,9 @@ func (t *taskRecord) wrapError(err error, attempts int) error {
 	return &TaskError{Task: t.name, TaskID: t.ID(), Attempts: attempts, Err: err}
 }
 
-// callSafely runs f, turning a panic into a *TaskError with the stack.
-func callSafely(ctx context.Context, f invokeFunc, args []any) (results []any, err error) {
-	results, _, err = callCatching(ctx, f, args)
-	return results, err
-}
-
-// callCatching is callSafely that also reports whether f itself panicked:
-// an error f returns may wrap another task's panic.
+// callCatching runs f, turning a panic into a *TaskError with the stack,
+// and reports whether f itself panicked: an error f returns may wrap
+// another task's panic.
 func callCatching(ctx context.Context, f invokeFunc, args []any) (results []any, panicked bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
