@@ -154,7 +154,10 @@ func (s *Store) Create(source Source, callSite uintptr) (ID, error) {
 // the budget is exceeded. If the object was released meanwhile the value is
 // dropped.
 func (s *Store) Seal(id ID, value any, size int64, codec Codec, typeName string) error {
-	s.collectIfFull(size)
+	return s.seal(id, value, size, codec, typeName, true)
+}
+
+func (s *Store) seal(id ID, value any, size int64, codec Codec, typeName string, mayCollect bool) error {
 	s.mu.Lock()
 	o, ok := s.objects[id]
 	if !ok || o.state != Pending {
@@ -162,6 +165,13 @@ func (s *Store) Seal(id ID, value any, size int64, codec Codec, typeName string)
 		return nil
 	}
 	if s.opts.Budget > 0 && s.inMemory+size > s.opts.Budget {
+		if mayCollect && s.opts.Collect != nil {
+			// Unreachable objects may be what fills the budget: let the
+			// collector free them, then decide what to spill.
+			s.unlock()
+			s.collect()
+			return s.seal(id, value, size, codec, typeName, false)
+		}
 		victims := s.pickVictimsLocked(s.inMemory + size - s.opts.Budget)
 		if freed := victimBytes(victims); s.inMemory-freed+size > s.opts.Budget {
 			// Even spilling every candidate leaves no room: the object
@@ -299,17 +309,11 @@ func (s *Store) IsReady(id ID) bool {
 	return !ok || o.state != Pending
 }
 
-// collectIfFull asks for a garbage collection when storing size more bytes
-// would exceed the budget, so that unreachable objects are freed instead of
-// spilled. Calls are rate-limited; concurrent callers do not queue up.
-func (s *Store) collectIfFull(size int64) {
-	if s.opts.Collect == nil || s.opts.Budget <= 0 {
-		return
-	}
-	s.mu.Lock()
-	full := s.inMemory+size > s.opts.Budget
-	s.mu.Unlock()
-	if !full || !s.collectMu.TryLock() {
+// collect asks for a garbage collection, so that unreachable objects are
+// freed instead of spilled. Calls are rate-limited; concurrent callers do
+// not queue up.
+func (s *Store) collect() {
+	if !s.collectMu.TryLock() {
 		return
 	}
 	defer s.collectMu.Unlock()

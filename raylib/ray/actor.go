@@ -508,41 +508,31 @@ func GetActor[T any](name string) (*Actor[T], error) {
 	return &Actor[T]{core: a}, nil
 }
 
-// callOn submits a typed method call and returns its typed ref.
-func callOn[T, R any](a *Actor[T], name string, m methodFunc, args []argSlot) ObjectRef[R] {
-	pc := callerPC(3)
-	if a == nil || a.core == nil {
-		return ObjectRef[R]{h: failedHandle(errors.New("ray.Call: nil actor"))}
-	}
-	def := &taskDef{name: a.core.class + "." + name, method: m, numReturns: 1,
-		codecs: []objstore.Codec{codecFor[R]()}, types: []string{typeName[R]()}}
-	ref := a.core.submitCall(def, args, pc)
-	return ObjectRef[R]{h: ref.h}
-}
-
-type plainDefKey struct {
+// callDefKey identifies the definition every call of one method shares.
+type callDefKey struct {
 	class, name string
 	result      reflect.Type
+	plain       bool
 }
 
-var plainDefs sync.Map // plainDefKey -> *taskDef, a template
+var callDefs sync.Map // callDefKey -> *taskDef, a template copied per call
 
-// callOnPlain is callOn for a method that takes no context: the call's
-// definition is copied from a cached template and runs without a context
-// of its own.
-func callOnPlain[T, R any](a *Actor[T], name string, m methodFunc, args []argSlot) ObjectRef[R] {
+// callOn submits a typed method call and returns its typed ref. The call's
+// definition is copied from a template cached per method, so that a call
+// builds no name, codec or type slices; a plain method (no context
+// parameter) runs without a context of its own.
+func callOn[T, R any](a *Actor[T], name string, m methodFunc, args []argSlot, plain bool) ObjectRef[R] {
 	pc := callerPC(3)
 	if a == nil || a.core == nil {
 		return ObjectRef[R]{h: failedHandle(errors.New("ray.Call: nil actor"))}
 	}
-	k := plainDefKey{a.core.class, name, reflect.TypeFor[R]()}
-	tmpl, ok := plainDefs.Load(k)
+	k := callDefKey{a.core.class, name, reflect.TypeFor[R](), plain}
+	tmpl, ok := callDefs.Load(k)
 	if !ok {
-		tmpl, _ = plainDefs.LoadOrStore(k, &taskDef{name: a.core.class + "." + name, numReturns: 1, plain: true,
+		tmpl, _ = callDefs.LoadOrStore(k, &taskDef{name: a.core.class + "." + name, numReturns: 1, plain: plain,
 			codecs: []objstore.Codec{codecFor[R]()}, types: []string{typeName[R]()}})
 	}
 	def := *tmpl.(*taskDef)
 	def.method = m
-	ref := a.core.submitCall(&def, args, pc)
-	return ObjectRef[R]{h: ref.h}
+	return ObjectRef[R]{h: a.core.submitCall(&def, args, pc).h}
 }

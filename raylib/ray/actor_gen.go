@@ -40,9 +40,9 @@ func Call[T, R any](a *Actor[T], m func(*T) R) ObjectRef[R] {
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T))}, nil
-	}, []argSlot{})
+	}, []argSlot{}, true)
 }
 
 // CallCtx calls a method that takes the call's context and may return
@@ -57,7 +57,7 @@ func CallCtx[T, R any](a *Actor[T], m func(*T, context.Context) (R, error)) Obje
 			return nil, err
 		}
 		return []any{r}, nil
-	}, []argSlot{})
+	}, []argSlot{}, false)
 }
 
 // NewActor1 creates an actor whose instance ctor builds, as
@@ -94,9 +94,9 @@ func Call1[T, A1, R any](a *Actor[T], m func(*T, A1) R, a1 A1) ObjectRef[R] {
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]))}, nil
-	}, []argSlot{{value: a1}})
+	}, []argSlot{{value: a1}}, true)
 }
 
 // Call1Ctx calls a method that takes the call's context and may return
@@ -111,7 +111,7 @@ func Call1Ctx[T, A1, R any](a *Actor[T], m func(*T, context.Context, A1) (R, err
 			return nil, err
 		}
 		return []any{r}, nil
-	}, []argSlot{{value: a1}})
+	}, []argSlot{{value: a1}}, false)
 }
 
 // Call1Args is Call1 with arguments that may be refs.
@@ -119,9 +119,9 @@ func Call1Args[T, A1, R any](a *Actor[T], m func(*T, A1) R, a1 Arg[A1]) ObjectRe
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]))}, nil
-	}, []argSlot{a1.slot()})
+	}, []argSlot{a1.slot()}, true)
 }
 
 // NewActor2 creates an actor whose instance ctor builds, as
@@ -158,9 +158,9 @@ func Call2[T, A1, A2, R any](a *Actor[T], m func(*T, A1, A2) R, a1 A1, a2 A2) Ob
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]))}, nil
-	}, []argSlot{{value: a1}, {value: a2}})
+	}, []argSlot{{value: a1}, {value: a2}}, true)
 }
 
 // Call2Ctx calls a method that takes the call's context and may return
@@ -175,7 +175,7 @@ func Call2Ctx[T, A1, A2, R any](a *Actor[T], m func(*T, context.Context, A1, A2)
 			return nil, err
 		}
 		return []any{r}, nil
-	}, []argSlot{{value: a1}, {value: a2}})
+	}, []argSlot{{value: a1}, {value: a2}}, false)
 }
 
 // Call2Args is Call2 with arguments that may be refs.
@@ -183,9 +183,9 @@ func Call2Args[T, A1, A2, R any](a *Actor[T], m func(*T, A1, A2) R, a1 Arg[A1], 
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]))}, nil
-	}, []argSlot{a1.slot(), a2.slot()})
+	}, []argSlot{a1.slot(), a2.slot()}, true)
 }
 
 // NewActor3 creates an actor whose instance ctor builds, as
@@ -222,9 +222,9 @@ func Call3[T, A1, A2, A3, R any](a *Actor[T], m func(*T, A1, A2, A3) R, a1 A1, a
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]))}, nil
-	}, []argSlot{{value: a1}, {value: a2}, {value: a3}})
+	}, []argSlot{{value: a1}, {value: a2}, {value: a3}}, true)
 }
 
 // Call3Ctx calls a method that takes the call's context and may return
@@ -239,7 +239,7 @@ func Call3Ctx[T, A1, A2, A3, R any](a *Actor[T], m func(*T, context.Context, A1,
 			return nil, err
 		}
 		return []any{r}, nil
-	}, []argSlot{{value: a1}, {value: a2}, {value: a3}})
+	}, []argSlot{{value: a1}, {value: a2}, {value: a3}}, false)
 }
 
 // Call3Args is Call3 with arguments that may be refs.
@@ -247,9 +247,9 @@ func Call3Args[T, A1, A2, A3, R any](a *Actor[T], m func(*T, A1, A2, A3) R, a1 A
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]))}, nil
-	}, []argSlot{a1.slot(), a2.slot(), a3.slot()})
+	}, []argSlot{a1.slot(), a2.slot(), a3.slot()}, true)
 }
 
 // Call4 calls method m (a method expression such as
@@ -258,9 +258,9 @@ func Call4[T, A1, A2, A3, A4, R any](a *Actor[T], m func(*T, A1, A2, A3, A4) R, 
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]), argAs[A4](args[3]))}, nil
-	}, []argSlot{{value: a1}, {value: a2}, {value: a3}, {value: a4}})
+	}, []argSlot{{value: a1}, {value: a2}, {value: a3}, {value: a4}}, true)
 }
 
 // Call4Ctx calls a method that takes the call's context and may return
@@ -275,7 +275,7 @@ func Call4Ctx[T, A1, A2, A3, A4, R any](a *Actor[T], m func(*T, context.Context,
 			return nil, err
 		}
 		return []any{r}, nil
-	}, []argSlot{{value: a1}, {value: a2}, {value: a3}, {value: a4}})
+	}, []argSlot{{value: a1}, {value: a2}, {value: a3}, {value: a4}}, false)
 }
 
 // Call4Args is Call4 with arguments that may be refs.
@@ -283,7 +283,7 @@ func Call4Args[T, A1, A2, A3, A4, R any](a *Actor[T], m func(*T, A1, A2, A3, A4)
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T), argAs[A1](args[0]), argAs[A2](args[1]), argAs[A3](args[2]), argAs[A4](args[3]))}, nil
-	}, []argSlot{a1.slot(), a2.slot(), a3.slot(), a4.slot()})
+	}, []argSlot{a1.slot(), a2.slot(), a3.slot(), a4.slot()}, true)
 }

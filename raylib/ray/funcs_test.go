@@ -9,18 +9,10 @@ import (
 	"github.com/goray-dev/goray/raylib/ray"
 )
 
-func fnInit(t *testing.T) {
-	t.Helper()
-	if err := ray.Init(ray.NumCPUs(2)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ray.Shutdown() })
-}
-
 func divmod(a, b int) (int, int) { return a / b, a % b }
 
 func TestReturns2GivesTwoRefs(t *testing.T) {
-	fnInit(t)
+	atInit(t, ray.NumCPUs(2))
 	q, r := ray.Remote2Returns2(divmod).Remote(17, 5)
 	if v, err := q.Get(); err != nil || v != 3 {
 		t.Fatalf("quotient %v %v", v, err)
@@ -34,7 +26,7 @@ func TestReturns2GivesTwoRefs(t *testing.T) {
 }
 
 func TestReturns3CtxErrorFailsEveryResult(t *testing.T) {
-	fnInit(t)
+	atInit(t, ray.NumCPUs(2))
 	boom := errors.New("boom")
 	split := ray.Remote1Returns3Ctx(func(_ context.Context, s string) (string, string, int, error) {
 		if s == "" {
@@ -66,7 +58,7 @@ func getErr[T any](r ray.ObjectRef[T]) error { _, err := r.Get(); return err }
 func sum7(a, b, c, d, e, f, g int) int { return a + b + c + d + e + f + g }
 
 func TestRemoteFuncAnyArity(t *testing.T) {
-	fnInit(t)
+	atInit(t, ray.NumCPUs(2))
 	refs := ray.RemoteFunc(sum7).Remote(1, 2, 3, 4, 5, 6, 7)
 	if len(refs) != 1 {
 		t.Fatalf("%d refs", len(refs))
@@ -87,7 +79,7 @@ func TestRemoteFuncAnyArity(t *testing.T) {
 }
 
 func TestRemoteFuncContextErrorsAndResults(t *testing.T) {
-	fnInit(t)
+	atInit(t, ray.NumCPUs(2))
 	three := ray.RemoteFunc(func(ctx context.Context, s string, n int) (string, int, []byte, error) {
 		if _, ok := ray.GetRuntimeContext(ctx); !ok {
 			return "", 0, nil, errors.New("no runtime context")
@@ -117,7 +109,7 @@ func TestRemoteFuncContextErrorsAndResults(t *testing.T) {
 }
 
 func TestRemoteFuncBadInput(t *testing.T) {
-	fnInit(t)
+	atInit(t, ray.NumCPUs(2))
 	if err := ray.RemoteFunc(42).Err(); err == nil || !strings.Contains(err.Error(), "not a function") {
 		t.Fatalf("non-function: %v", err)
 	}

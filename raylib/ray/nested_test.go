@@ -9,14 +9,6 @@ import (
 	"github.com/goray-dev/goray/raylib/ray"
 )
 
-func nestedInit(t *testing.T, cpus float64) {
-	t.Helper()
-	if err := ray.Init(ray.NumCPUs(cpus)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ray.Shutdown() })
-}
-
 // waitCPUs polls until all CPUs are available again: nothing leaked.
 func waitCPUs(t *testing.T, want float64) {
 	t.Helper()
@@ -34,7 +26,7 @@ func double(x int) int { return 2 * x }
 // On one CPU, a task that waits for its own child would hold the only CPU
 // the child needs; it lends its CPU back while blocked, as Ray does.
 func TestNestedGetDoesNotStarveChildren(t *testing.T) {
-	nestedInit(t, 1)
+	atInit(t, ray.NumCPUs(1))
 	child := ray.Remote1(double)
 	var parent *ray.Task1[int, int]
 	parent = ray.Remote1Ctx(func(ctx context.Context, depth int) (int, error) {
@@ -51,7 +43,7 @@ func TestNestedGetDoesNotStarveChildren(t *testing.T) {
 }
 
 func TestCancelWhileBlockedInGetLeaksNoCPU(t *testing.T) {
-	nestedInit(t, 1)
+	atInit(t, ray.NumCPUs(1))
 	release := make(chan struct{})
 	blocker := ray.RemoteCtx(func(ctx context.Context) (int, error) {
 		select {
@@ -85,7 +77,7 @@ func TestCancelWhileBlockedInGetLeaksNoCPU(t *testing.T) {
 }
 
 func TestForceCancelWhileBlockedInGetLeaksNoCPU(t *testing.T) {
-	nestedInit(t, 2)
+	atInit(t, ray.NumCPUs(2))
 	hold := make(chan struct{})
 	slow := ray.Remote(func() int { <-hold; return 1 }, ray.NumCPUs(0))
 	inGet := make(chan struct{})

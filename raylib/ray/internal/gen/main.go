@@ -304,9 +304,9 @@ func Call{{.Suffix}}[{{.TR}}](a *Actor[T], m func(*T{{.Comma}}{{.TypeParams}}) R
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T){{.Comma}}{{.Casts}})}, nil
-	}, []argSlot{ {{.Slots}} })
+	}, []argSlot{ {{.Slots}} }, true)
 }
 
 // Call{{.Suffix}}Ctx calls a method that takes the call's context and may return
@@ -321,7 +321,7 @@ func Call{{.Suffix}}Ctx[{{.TR}}](a *Actor[T], m func(*T, {{.CtxParams}}) (R, err
 			return nil, err
 		}
 		return []any{r}, nil
-	}, []argSlot{ {{.Slots}} })
+	}, []argSlot{ {{.Slots}} }, false)
 }
 {{if .N}}
 // Call{{.Suffix}}Args is Call{{.Suffix}} with arguments that may be refs.
@@ -329,9 +329,9 @@ func Call{{.Suffix}}Args[{{.TR}}](a *Actor[T], m func(*T{{.Comma}}{{.TypeParams}
 	if m == nil {
 		return ObjectRef[R]{h: failedHandle(errNilMethod)}
 	}
-	return callOnPlain[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
+	return callOn[T, R](a, methodName(m), func(_ context.Context, inst any, args []any) ([]any, error) {
 		return []any{m(inst.(*T){{.Comma}}{{.Casts}})}, nil
-	}, []argSlot{ {{.ArgSlots}} })
+	}, []argSlot{ {{.ArgSlots}} }, true)
 }
 {{end}}`
 
