@@ -9,26 +9,50 @@ VENV_PY := $(VENV)/bin/python
 # Race-detector runs are slower; give the suite room on 2 cores.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all lab test vet fmt-check go-test examples bench bench-core venv clean help
+BIN := $(CURDIR)/bin
+GOPLS_VERSION := v0.23.0
+# Where `make lab` and the tests install the kernelspec: inside the venv,
+# so nothing outside the project changes.
+KERNEL_PREFIX := $(CURDIR)/$(VENV)
+LAB_PORT ?= 8888
+
+.PHONY: all lab test vet fmt-check go-test py-test e2e-test examples bench bench-core bench-kernel \
+	venv tools kernel-install chromium node-deps clean help
 
 all: test
 
 help:
-	@echo "make lab         run the lab (the code/ examples until the kernel lands)"
+	@echo "make lab         JupyterLab on notebooks/ with the Go (goray) kernel"
 	@echo "make test        go vet, gofmt check, go test -race, examples"
 	@echo "make bench       every side-by-side benchmark (needs the venv; not in CI)"
 	@echo "make bench-core  tasks, actor calls, put/get and wait against Ray 2.60"
 
-## lab: the main job. Until the Jupyter kernel exists it runs the code/
-## examples of the lab's first section.
-lab:
-	@echo "== sequential_process"; $(GO) run ./code/sequential_process
-	@echo "== parallel_process (machine CPUs)"; $(GO) run ./code/parallel_process
-	@echo "== parallel_process (8 logical CPUs)"; $(GO) run ./code/parallel_process -cpus 8
-	@echo "== ray_actor_counter"; $(GO) run ./code/ray_actor_counter
-	@echo "== counter"; $(GO) run ./code/counter
+## lab: the main job: JupyterLab on notebooks/ with the goray kernel.
+lab: kernel-install
+	@echo "JupyterLab with the Go (goray) kernel: open the URL below, then VHOL.ipynb"
+	cd notebooks && JUPYTER_PATH=$(KERNEL_PREFIX)/share/jupyter \
+		$(CURDIR)/$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT)
 
-test: vet fmt-check go-test
+## tools: the goray CLI, and GoNB with the tools it runs (goimports, gopls),
+## all built from pinned versions into bin/.
+tools: $(BIN)/gonb $(BIN)/goimports $(BIN)/gopls
+	$(GO) build -o $(BIN)/goray ./cmd/goray
+
+$(BIN)/gonb: go.mod go.sum
+	$(GO) build -o $@ github.com/janpfeifer/gonb
+
+$(BIN)/goimports: go.mod go.sum
+	$(GO) build -o $@ golang.org/x/tools/cmd/goimports
+
+# gopls has its own module; the newest releases need a newer Go than 1.26.
+$(BIN)/gopls:
+	GOBIN=$(BIN) $(GO) install golang.org/x/tools/gopls@$(GOPLS_VERSION)
+
+## kernel-install: the goray kernelspec inside the venv, build cache pre-warmed.
+kernel-install: tools venv
+	$(BIN)/goray kernel install --prefix $(KERNEL_PREFIX)
+
+test: vet fmt-check go-test py-test e2e-test
 
 vet:
 	$(GO) vet ./...
@@ -37,8 +61,25 @@ fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-go-test:
+go-test: tools
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## py-test: the kernel under real Jupyter clients (jupyter_kernel_test, nbclient).
+py-test: kernel-install
+	JUPYTER_PATH=$(KERNEL_PREFIX)/share/jupyter $(VENV_PY) -m pytest -q tests/jupyter
+
+## e2e-test: JupyterLab in headless Chromium runs notebooks/VHOL.ipynb.
+e2e-test: kernel-install chromium node-deps
+	JUPYTER_PATH=$(KERNEL_PREFIX)/share/jupyter $(VENV_PY) tests/e2e/run_lab_test.py
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+node-deps: tests/e2e/node_modules/.installed
+
+tests/e2e/node_modules/.installed: tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund
+	touch $@
 
 ## venv: the Python tools with pinned versions (requirements.txt).
 venv: $(VENV)/.installed
@@ -49,10 +90,14 @@ $(VENV)/.installed: requirements.txt
 	$(VENV_PY) -m pip install -q -r requirements.txt
 	touch $@
 
-bench: bench-core
+bench: bench-core bench-kernel
 
 bench-core: venv
 	$(GO) run ./bench/core -python $(VENV_PY)
 
+## bench-kernel: cell latency of the goray kernel against the plain gonb kernel.
+bench-kernel: tools
+	$(GO) run ./bench/kernel -bin $(BIN)
+
 clean:
-	rm -rf $(VENV) bin bench/out
+	rm -rf $(VENV) bin bench/out tests/e2e/node_modules tests/e2e/out

@@ -1,0 +1,95 @@
+package kernel
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// ModulePath is the import path of the goray module.
+const ModulePath = "github.com/goray-dev/goray"
+
+// Launch replaces the current process with gonb serving the given
+// connection file. Exec (rather than a child) keeps Jupyter's signals and
+// process accounting pointed at the real kernel.
+func Launch(l Layout, connectionFile string) error {
+	gonb := filepath.Join(l.BinDir, "gonb")
+	argv := []string{gonb, "--kernel", connectionFile, "-go_work=" + l.Module}
+	if err := syscall.Exec(gonb, argv, kernelEnv(os.Environ(), l)); err != nil {
+		return fmt.Errorf("start gonb %s: %w", gonb, err)
+	}
+	return nil // not reached
+}
+
+// kernelEnv is the environment GoNB and the cells it compiles run with:
+// goray's tools and the chosen go first on PATH; no GOFLAGS=-mod=mod (it
+// breaks go.work) and no GOWORK override; GOTOOLCHAIN=local so that a cell
+// never tries to download a toolchain.
+func kernelEnv(environ []string, l Layout) []string {
+	out := make([]string, 0, len(environ)+2)
+	path := ""
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PATH":
+			path = v
+			continue
+		case "GOWORK", "GOTOOLCHAIN":
+			continue
+		case "GOFLAGS":
+			v = stripModMod(v)
+			if v == "" {
+				continue
+			}
+			kv = k + "=" + v
+		}
+		out = append(out, kv)
+	}
+	dirs := []string{l.BinDir, l.GoDir}
+	if path != "" {
+		dirs = append(dirs, path)
+	}
+	return append(out, "PATH="+strings.Join(dirs, string(os.PathListSeparator)), "GOTOOLCHAIN=local")
+}
+
+func stripModMod(flags string) string {
+	var keep []string
+	for _, f := range strings.Fields(flags) {
+		if f == "-mod=mod" || f == "--mod=mod" {
+			continue
+		}
+		keep = append(keep, f)
+	}
+	return strings.Join(keep, " ")
+}
+
+// findModule walks up from dir to the goray module's root.
+func findModule(dir string) (string, bool) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if isGorayModule(d) {
+			return d, true
+		}
+		if filepath.Dir(d) == d {
+			return "", false
+		}
+	}
+}
+
+func isGorayModule(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(line, "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`) == ModulePath
+		}
+	}
+	return false
+}
