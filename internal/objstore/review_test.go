@@ -64,10 +64,14 @@ func TestRVCloseWhileSealSpillsToDisk(t *testing.T) {
 	c := rvGateCodec{entered: make(chan struct{}, 1), gate: make(chan struct{})}
 	res := rvSealLarge(t, s, id, c)
 	<-c.entered
-	s.Close()
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }() // Close waits for the write in flight
 	close(c.gate)
 	if p := <-res; p != nil {
 		t.Fatalf("Seal panicked after Close: %v", p)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -122,6 +123,9 @@ type Store struct {
 	spills      int64
 	restores    int64
 	closed      bool
+	closing     atomic.Bool    // set with closed; read by spill writes without the lock
+	closeDone   chan struct{}  // closed once Close has removed the spill directory
+	writes      sync.WaitGroup // spill writes in flight; Close waits for them
 	lruHead     *object
 	lruTail     *object
 	spillDir    string
@@ -186,11 +190,13 @@ func (s *Store) seal(id ID, value any, size int64, codec Codec, typeName string,
 			}
 			o.value, o.size, o.codec, o.typeName = value, size, codec, typeName
 			o.spilling = true
+			s.writes.Add(1) // not closed: Close empties s.objects
 			s.unlock()
 			return s.spillNew(o)
 		}
 		o.value, o.size, o.codec, o.typeName = value, size, codec, typeName
 		s.markReadyLocked(o)
+		victims = s.beginSpillLocked(victims)
 		s.unlock()
 		s.spill(victims)
 		return nil
@@ -201,11 +207,16 @@ func (s *Store) seal(id ID, value any, size int64, codec Codec, typeName string,
 	return nil
 }
 
-// spillNew writes a sealed-but-unpublished object straight to disk.
+// spillNew writes a sealed-but-unpublished object straight to disk. The
+// caller registered the write in s.writes.
 func (s *Store) spillNew(o *object) error {
 	path, err := s.writeSpill(o)
 	s.mu.Lock()
 	defer s.unlock()
+	// Ended under the lock, once the file is in place or removed, and
+	// before the callbacks that unlock runs: Close waits for the cleanup,
+	// not for them.
+	defer s.writes.Done()
 	o.spilling = false
 	if o.state != Pending { // released, or the store closed, while writing
 		if err == nil {
@@ -450,7 +461,11 @@ func (s *Store) Get(ctx context.Context, id ID) (any, error) {
 				// Larger than the whole budget: read it through, leave it on disk.
 				path, codec := o.spillPath, o.codec
 				s.unlock()
-				return readSpill(path, codec, id)
+				v, err := readSpill(path, codec, id)
+				if err != nil && s.isClosed() { // Close removed the file
+					return nil, ErrClosed
+				}
+				return v, err
 			}
 			o.restoring = make(chan struct{})
 			s.unlock()
@@ -486,14 +501,22 @@ func (s *Store) restore(o *object) (any, error) {
 		if o.state == Freed {
 			os.Remove(o.spillPath)
 		}
+		closed := s.closed
 		s.unlock()
+		if closed { // Close removed the file
+			return nil, ErrClosed
+		}
 		return nil, err
 	}
-	if o.state != Spilled { // freed while restoring
+	if o.state != Spilled { // freed, or the store closed, while restoring
 		if o.state == Freed {
 			os.Remove(o.spillPath)
 		}
+		closed := s.closed
 		s.unlock()
+		if closed {
+			return nil, ErrClosed
+		}
 		return nil, ErrReleased
 	}
 	os.Remove(o.spillPath)
@@ -506,7 +529,7 @@ func (s *Store) restore(o *object) (any, error) {
 	s.lruPush(o)
 	var victims []*object
 	if s.opts.Budget > 0 && s.inMemory > s.opts.Budget {
-		victims = s.pickVictimsLocked(s.inMemory - s.opts.Budget)
+		victims = s.beginSpillLocked(s.pickVictimsLocked(s.inMemory - s.opts.Budget))
 	}
 	s.unlock()
 	s.spill(victims)
@@ -537,7 +560,28 @@ func victimBytes(vs []*object) int64 {
 	return n
 }
 
+// beginSpillLocked registers the spill of victims as a write in flight, for
+// spill to end. If the store is closed it unmarks them and returns nil.
+func (s *Store) beginSpillLocked(victims []*object) []*object {
+	if len(victims) == 0 {
+		return nil
+	}
+	if s.closed {
+		for _, v := range victims {
+			v.spilling = false
+		}
+		return nil
+	}
+	s.writes.Add(1)
+	return victims
+}
+
+// spill writes victims to disk; beginSpillLocked registered the write.
 func (s *Store) spill(victims []*object) {
+	if len(victims) == 0 {
+		return
+	}
+	defer s.writes.Done()
 	for _, o := range victims {
 		path, err := s.writeSpill(o)
 		s.mu.Lock()
@@ -551,7 +595,7 @@ func (s *Store) spill(victims []*object) {
 			s.spills++
 			s.lruRemove(o)
 		} else if err == nil {
-			os.Remove(path) // freed meanwhile
+			os.Remove(path) // freed, or the store closed, meanwhile
 		}
 		// A failed spill leaves the object in memory: over budget beats
 		// losing data.
@@ -568,7 +612,7 @@ func (s *Store) writeSpill(o *object) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
+	w := bufio.NewWriterSize(closingWriter{f, &s.closing}, 1<<20)
 	s.mu.Lock()
 	v := o.value
 	s.unlock()
@@ -579,6 +623,9 @@ func (s *Store) writeSpill(o *object) (string, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && s.closing.Load() {
+		err = ErrClosed
+	}
 	if err != nil {
 		os.Remove(f.Name())
 		return "", err
@@ -586,9 +633,34 @@ func (s *Store) writeSpill(o *object) (string, error) {
 	return f.Name(), nil
 }
 
+// closingWriter fails writes once the store is closing, so that Close does
+// not wait for a large spill to finish being written.
+type closingWriter struct {
+	f       *os.File
+	closing *atomic.Bool
+}
+
+func (w closingWriter) Write(p []byte) (int, error) {
+	if w.closing.Load() {
+		return 0, ErrClosed
+	}
+	return w.f.Write(p)
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.unlock()
+	return s.closed
+}
+
+// ensureSpillDir returns the spill directory, creating it on first use. It
+// fails once the store is closed: a directory made then would outlive it.
 func (s *Store) ensureSpillDir() (string, error) {
 	s.mu.Lock()
 	defer s.unlock()
+	if s.closed {
+		return "", ErrClosed
+	}
 	if s.spillDir != "" {
 		return s.spillDir, nil
 	}
@@ -771,14 +843,24 @@ func (s *Store) Stats() Stats {
 		BudgetBytes: s.opts.Budget, SpillCount: s.spills, RestoreCount: s.restores, SpillDir: s.spillDir}
 }
 
-// Close frees every object, fails pending readers and removes spill files.
+// Close frees every object, fails pending readers and removes spill files
+// and the spill directory. Spill writes in flight are cancelled (their next
+// write to disk fails) and Close waits for them to return and remove their
+// files, so that nothing is written under the spill directory once Close has
+// returned. A second Close waits for the first to finish. Close must not be
+// called from a Codec or from a callback registered with OnReady.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.unlock()
 	if s.closed {
+		done := s.closeDone
+		s.unlock()
+		<-done
 		return nil
 	}
 	s.closed = true
+	s.closing.Store(true)
+	s.closeDone = make(chan struct{})
+	defer close(s.closeDone)
 	for _, o := range s.objects {
 		wasPending := o.state == Pending
 		o.state = Failed
@@ -791,8 +873,15 @@ func (s *Store) Close() error {
 	s.objects = make(map[ID]*object)
 	s.lruHead, s.lruTail = nil, nil
 	s.inMemory, s.onDisk = 0, 0
-	if s.spillDir != "" {
-		return os.RemoveAll(s.spillDir)
+	s.unlock()
+	// No write can start now (the objects are gone and ensureSpillDir
+	// refuses), so the spill directory is final once these return.
+	s.writes.Wait()
+	s.mu.Lock()
+	dir := s.spillDir
+	s.unlock()
+	if dir != "" {
+		return os.RemoveAll(dir)
 	}
 	return nil
 }

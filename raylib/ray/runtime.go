@@ -94,7 +94,9 @@ func IsInitialized() bool { return current.Load() != nil }
 // Shutdown stops the runtime: running tasks see their context cancelled,
 // queued work and pending results fail, actors die, objects are freed and
 // spill files removed. It waits up to five seconds for running work to
-// return. Calling it when nothing runs is a no-op.
+// return; spill writes in flight (a large Put, a finishing task) are
+// cancelled and waited for, so that nothing is left or written under the
+// spill directory once it returns. Calling it when nothing runs is a no-op.
 func Shutdown() error {
 	lifecycle.Lock()
 	defer lifecycle.Unlock()

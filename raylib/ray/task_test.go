@@ -2008,6 +2008,83 @@ func TestTTUnspillableValueIsNotEvicted(t *testing.T) {
 	ttGet(t, other)
 }
 
+// ttGatedBlob claims to be larger than any test's store, so Put writes it
+// straight to disk; its GobEncode reports that the write started and waits
+// for ttGate, so that a test can shut down while the write is in flight.
+type ttGatedBlob struct{ Data []byte }
+
+var ttGate struct {
+	entered chan struct{}
+	open    chan struct{}
+}
+
+func (b ttGatedBlob) SizeBytes() int64 { return 64 << 20 }
+
+func (b ttGatedBlob) GobEncode() ([]byte, error) {
+	ttGate.entered <- struct{}{}
+	<-ttGate.open
+	return b.Data, nil
+}
+
+func (b *ttGatedBlob) GobDecode(p []byte) error {
+	b.Data = append([]byte(nil), p...)
+	return nil
+}
+
+// Shutdown while a Put is writing its value to disk: Shutdown waits for (or
+// cancels) the write, and once it returns the spill folder holds nothing
+// and nothing is written there later. Before the fix Shutdown returned at
+// once and the write went on after it, racing t.TempDir's cleanup and, when
+// it created its file or the store's first spill directory at the wrong
+// moment, leaving goray-spill-*/obj-*.spill behind.
+func TestTTShutdownWaitsForSpillWriteInFlight(t *testing.T) {
+	dir := t.TempDir()
+	ttInit(t, ray.NumCPUs(1), ray.ObjectStoreMemory(1<<20), ray.SpillDir(dir))
+	ttGate.entered = make(chan struct{}, 1)
+	ttGate.open = make(chan struct{})
+	var openOnce sync.Once
+	open := func() { openOnce.Do(func() { close(ttGate.open) }) }
+	t.Cleanup(open)
+	put := make(chan struct{})
+	go func() {
+		defer close(put)
+		ray.Put(ttGatedBlob{Data: ttPattern(1<<10, 3)})
+	}()
+	ttRecv(t, ttGate.entered, "the spill write to start")
+	if len(ttSpillFiles(t, dir)) == 0 {
+		t.Fatalf("no spill file under %s while a value is being written", dir)
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- ray.Shutdown() }()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) while a spill write was in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	open()
+	if err := ttRecv(t, shut, "Shutdown"); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	leftUnder := func() []string {
+		es, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	if left := leftUnder(); len(left) != 0 {
+		t.Fatalf("right after Shutdown, left under the spill folder: %v (files %v)", left, ttSpillFiles(t, dir))
+	}
+	ttRecv(t, put, "Put to return")
+	if left := leftUnder(); len(left) != 0 {
+		t.Fatalf("after the Put returned, left under the spill folder: %v", left)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // State API
 
