@@ -132,7 +132,12 @@ type Store struct {
 	deferred    []func() // callbacks to run once the lock is released
 	collectMu   sync.Mutex
 	lastCollect time.Time
-	nextKey     uint64 // keys of batches registered by OnAnyReady
+	// freedTotal counts bytes freed from memory ever; collect compares it
+	// with its value at the last collection to see whether cleanups that
+	// ran late (after the collection looked) freed objects since.
+	freedTotal     atomic.Int64
+	freedAtCollect int64
+	nextKey        uint64 // keys of batches registered by OnAnyReady
 }
 
 // New returns an empty store.
@@ -332,12 +337,15 @@ func (s *Store) collect() {
 	if every <= 0 {
 		every = 100 * time.Millisecond
 	}
-	if time.Since(s.lastCollect) < every {
+	// Within the back-off, collect again only if the last collection
+	// turned out productive: its cleanups may run after it looked.
+	if time.Since(s.lastCollect) < every && s.freedTotal.Load() == s.freedAtCollect {
 		return
 	}
-	before := s.Stats().InMemoryBytes
+	before := s.freedTotal.Load()
 	s.opts.Collect()
-	if s.Stats().InMemoryBytes < before {
+	s.freedAtCollect = s.freedTotal.Load()
+	if s.freedAtCollect > before {
 		// It freed something: the next overflow may collect again at once.
 		s.lastCollect = time.Time{}
 	} else {
@@ -738,6 +746,7 @@ func (s *Store) freeLocked(o *object) {
 	switch o.state {
 	case Ready:
 		s.inMemory -= o.size
+		s.freedTotal.Add(o.size)
 		s.lruRemove(o)
 	case Spilled:
 		s.onDisk -= o.size

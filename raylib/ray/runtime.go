@@ -274,11 +274,23 @@ func CurrentNamespace() string {
 	return r.namespace
 }
 
-// collectGarbage runs a collection and gives the cleanups it queues (the
-// drops of unreachable ObjectRefs) a moment to run, so that the store sees
-// the objects freed before it decides to spill.
+// collectGarbage runs a collection and waits (briefly) for the cleanups it
+// queues, the drops of unreachable ObjectRefs, so that the store sees the
+// objects freed before it decides to spill. A sentinel made unreachable
+// before the collection has its cleanup queued by the same cycle; once it
+// has run, the refs' cleanups have had their turn too. The wait is bounded
+// so a cleanup stuck in user code cannot stall a put.
 func collectGarbage() {
+	done := make(chan struct{})
+	sentinel := new([16]byte)
+	goruntime.AddCleanup(sentinel, func(ch chan struct{}) { close(ch) }, done)
+	sentinel = nil
+	_ = sentinel
 	goruntime.GC()
+	select {
+	case <-done:
+	case <-time.After(50 * time.Millisecond):
+	}
 	for range 20 {
 		goruntime.Gosched()
 	}
