@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 //go:embed logo.svg
@@ -28,6 +29,9 @@ type Layout struct {
 	BinDir string
 	// GoDir is the folder of the go command the kernel compiles cells with.
 	GoDir string
+	// ModCache and GoProxy are that go's GOMODCACHE and GOPROXY; the
+	// kernel puts the module cache first on GOPROXY (see kernelEnv).
+	ModCache, GoProxy string
 }
 
 // DetectLayout fills a Layout from the running goray binary: BinDir is its
@@ -77,6 +81,16 @@ func DetectLayout(given Layout) (Layout, error) {
 			return l, err
 		}
 		l.GoDir = filepath.Dir(goBin)
+	}
+	if l.ModCache == "" {
+		out, err := exec.Command(filepath.Join(l.GoDir, "go"), "env", "GOMODCACHE", "GOPROXY").Output()
+		if err != nil {
+			return l, fmt.Errorf("go env: %w", err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) == 2 {
+			l.ModCache, l.GoProxy = lines[0], lines[1]
+		}
 	}
 	for _, tool := range []string{"gonb", "goimports", "gopls"} {
 		if _, err := os.Stat(filepath.Join(l.BinDir, tool)); err != nil {

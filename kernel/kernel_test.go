@@ -205,6 +205,27 @@ func TestKernelEnv(t *testing.T) {
 	}
 }
 
+func TestKernelEnvPutsModuleCacheFirstOnGOPROXY(t *testing.T) {
+	l := Layout{Module: "/m", BinDir: "/b", GoDir: "/g", ModCache: "/mc", GoProxy: "https://proxy.golang.org,direct"}
+	find := func(env []string) string {
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "GOPROXY="); ok {
+				return v
+			}
+		}
+		return "<unset>"
+	}
+	if got := find(kernelEnv(nil, l)); got != "file:///mc/cache/download,https://proxy.golang.org,direct" {
+		t.Errorf("GOPROXY = %q", got)
+	}
+	if got := find(kernelEnv([]string{"GOPROXY=https://corp.example/proxy"}, l)); got != "file:///mc/cache/download,https://corp.example/proxy" {
+		t.Errorf("GOPROXY with the user's own proxy = %q", got)
+	}
+	if got := find(kernelEnv([]string{"GOPROXY=off"}, l)); got != "off" {
+		t.Errorf("GOPROXY=off became %q", got)
+	}
+}
+
 func TestDetectLayoutErrors(t *testing.T) {
 	bin := t.TempDir()
 	if _, err := DetectLayout(Layout{Module: moduleRoot(t), BinDir: bin}); err == nil || !strings.Contains(err.Error(), "gonb is missing") {

@@ -28,14 +28,24 @@ func Launch(l Layout, connectionFile string) error {
 // goray's tools and the chosen go first on PATH; no GOFLAGS=-mod=mod (it
 // breaks go.work) and no GOWORK override; GOTOOLCHAIN=local so that a cell
 // never tries to download a toolchain.
+//
+// GOPROXY starts with the local module cache: GoNB runs `go get` after
+// every cell, which asks a proxy for the latest version of any module a
+// cell imports directly (gonbui, say) even when the goray module already
+// requires it. Answered from the cache, that works offline and picks the
+// version goray was built with; modules not in the cache still come from
+// the user's proxies.
 func kernelEnv(environ []string, l Layout) []string {
-	out := make([]string, 0, len(environ)+2)
-	path := ""
+	out := make([]string, 0, len(environ)+3)
+	path, proxy := "", l.GoProxy
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
 		case "PATH":
 			path = v
+			continue
+		case "GOPROXY":
+			proxy = v
 			continue
 		case "GOWORK", "GOTOOLCHAIN":
 			continue
@@ -52,7 +62,24 @@ func kernelEnv(environ []string, l Layout) []string {
 	if path != "" {
 		dirs = append(dirs, path)
 	}
-	return append(out, "PATH="+strings.Join(dirs, string(os.PathListSeparator)), "GOTOOLCHAIN=local")
+	out = append(out, "PATH="+strings.Join(dirs, string(os.PathListSeparator)), "GOTOOLCHAIN=local")
+	if p := localFirstProxy(l.ModCache, proxy); p != "" {
+		out = append(out, "GOPROXY="+p)
+	}
+	return out
+}
+
+// localFirstProxy puts the module cache's download folder (a valid
+// GOPROXY in itself) before proxy. GOPROXY=off stays off.
+func localFirstProxy(modCache, proxy string) string {
+	if modCache == "" || proxy == "off" {
+		return proxy
+	}
+	local := "file://" + filepath.ToSlash(filepath.Join(modCache, "cache", "download"))
+	if proxy == "" || strings.HasPrefix(proxy, local) {
+		return local + "," + "https://proxy.golang.org,direct"
+	}
+	return local + "," + proxy
 }
 
 func stripModMod(flags string) string {

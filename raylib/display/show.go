@@ -48,9 +48,18 @@ type Display struct {
 // when it is one.
 func Default() Display {
 	if gonbui.IsNotebook {
-		return Display{HTML: gonbui.DisplayHTML, UpdateHTML: gonbui.UpdateHTML, Out: os.Stdout}
+		return Display{HTML: notebookHTML, UpdateHTML: gonbui.UpdateHTML, Out: os.Stdout}
 	}
 	return Display{Out: os.Stdout, Terminal: isTerminal(os.Stdout)}
+}
+
+// notebookHTML shows html in order with the cell's text output: after the
+// text printed before it, and (gonbui.Sync waits until GoNB has published
+// it) before the text printed after it.
+func notebookHTML(html string) {
+	waitStdoutRead(250 * time.Millisecond)
+	gonbui.DisplayHTML(html)
+	gonbui.Sync()
 }
 
 // isTerminal reports whether f is a character device, which is how a
