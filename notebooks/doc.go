@@ -1,4 +1,5 @@
 // Package notebooks holds the lab's notebooks; its tests keep them honest:
-// diagrams embedded as attachments match assets/, and the committed
-// outputs come from a run without errors.
+// every image they show loads from inside this folder (assets is a link
+// to the project's diagrams), and the committed outputs come from a run
+// without errors.
 package notebooks

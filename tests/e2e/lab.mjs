@@ -241,11 +241,11 @@ async function check(page, state) {
   // The output widget itself carries jp-RenderedHTMLCommon; scoping to the
   // output area leaves tables in markdown cells out.
   const tables = await page.locator('.jp-OutputArea .jp-RenderedHTMLCommon table').count();
-  // Reported, not failed: an image the notebook links to that did not load
-  // (e.g. a path outside JupyterLab's root folder).
+  // An image the notebook shows that did not load (a path outside
+  // JupyterLab's root folder, an attachment type JupyterLab cannot render).
   const broken = await page.evaluate(() => [...document.querySelectorAll('.jp-Notebook img')]
     .filter((img) => img.complete && img.naturalWidth === 0).map((img) => (img.getAttribute('src') || '').split('?')[0]));
-  for (const src of broken) log(`warning: image did not load: ${src}`);
+  for (const src of broken) failures.push(`image did not load: ${src || '(empty src)'}`);
   log(`rendered HTML tables in outputs: ${tables}`);
   if (tables === 0) failures.push('no HTML table was rendered in any cell output');
   return [...new Set(failures)];
