@@ -15,6 +15,8 @@ GOPLS_VERSION := v0.23.0
 # so nothing outside the project changes.
 KERNEL_PREFIX := $(CURDIR)/$(VENV)
 LAB_PORT ?= 8888
+# JupyterLab refuses to run as root unless told; containers often are root.
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: all lab test vet fmt-check go-test py-test e2e-test examples bench bench-core bench-kernel \
 	venv tools kernel-install chromium node-deps clean help
@@ -22,16 +24,18 @@ LAB_PORT ?= 8888
 all: test
 
 help:
-	@echo "make lab         JupyterLab on notebooks/ with the Go (goray) kernel"
+	@echo "make lab         JupyterLab with the Go (goray) kernel, opened on notebooks/VHOL.ipynb"
 	@echo "make test        go vet, gofmt check, go test -race, examples"
 	@echo "make bench       every side-by-side benchmark (needs the venv; not in CI)"
 	@echo "make bench-core  tasks, actor calls, put/get and wait against Ray 2.60"
 
-## lab: the main job: JupyterLab on notebooks/ with the goray kernel.
+## lab: the main job: JupyterLab with the goray kernel, opened on
+## notebooks/VHOL.ipynb. Its root is the repository, so the notebooks'
+## diagrams (assets/) and the bonus modules are served too.
 lab: kernel-install
-	@echo "JupyterLab with the Go (goray) kernel: open the URL below, then VHOL.ipynb"
-	cd notebooks && JUPYTER_PATH=$(KERNEL_PREFIX)/share/jupyter \
-		$(CURDIR)/$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT)
+	@echo "JupyterLab with the Go (goray) kernel: open the URL it prints (with its token), then notebooks/VHOL.ipynb"
+	JUPYTER_PATH=$(KERNEL_PREFIX)/share/jupyter $(CURDIR)/$(VENV)/bin/jupyter lab notebooks/VHOL.ipynb \
+		--no-browser --ServerApp.root_dir=$(CURDIR) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) $(LAB_ROOT_FLAG)
 
 ## tools: the goray CLI, and GoNB with the tools it runs (goimports, gopls),
 ## all built from pinned versions into bin/.

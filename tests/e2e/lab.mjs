@@ -246,6 +246,9 @@ async function check(page, state) {
   const broken = await page.evaluate(() => [...document.querySelectorAll('.jp-Notebook img')]
     .filter((img) => img.complete && img.naturalWidth === 0).map((img) => (img.getAttribute('src') || '').split('?')[0]));
   for (const src of broken) failures.push(`image did not load: ${src || '(empty src)'}`);
+  const loaded = await page.evaluate(() => [...document.querySelectorAll('.jp-Notebook img')]
+    .filter((img) => img.complete && img.naturalWidth > 0).length);
+  log(`images shown: ${loaded}`);
   log(`rendered HTML tables in outputs: ${tables}`);
   if (tables === 0) failures.push('no HTML table was rendered in any cell output');
   return [...new Set(failures)];

@@ -39,10 +39,14 @@ import psutil
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
-# Top-level entries that are not linked next to the notebook copy: the
-# copy replaces notebooks/, out/ is where notebooks write (../out), so the
-# run gets a fresh one, and the rest is tooling.
-NOT_LINKED = {".git", ".venv", "notebooks", "tests", "node_modules", "out"}
+# What JupyterLab serves must be real files under its root (it refuses
+# symlinks that lead outside), so the notebooks and the diagrams they show
+# are copied; the kernel reads the rest (../data, ../code) through links.
+COPIED = ("notebooks", "assets")
+
+# Top-level entries that are neither copied nor linked: out/ is where
+# notebooks write (../out), so the run gets a fresh one; the rest is tooling.
+NOT_LINKED = {".git", ".venv", "tests", "node_modules", "out", *COPIED}
 
 # JupyterLab settings for a quiet, deterministic run: no autosave (the
 # notebook must not be written), every cell rendered in the DOM (no
@@ -82,13 +86,17 @@ def sha256(path: Path) -> str | None:
 
 
 def make_root(tmp: Path, notebooks: Path) -> Path:
-    """Copy notebooks/ into tmp and link the repo's other top-level
-    entries beside it, so paths such as ../data/x.csv still resolve."""
-    root = tmp / "notebooks"
-    shutil.copytree(notebooks, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    """A stand-in for the repository as `make lab` serves it: notebooks/
+    and assets/ copied, the other top-level entries linked, so paths such
+    as ../data/x.csv resolve as they do in the repository."""
+    root = tmp / "root"
+    root.mkdir()
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints")
+    shutil.copytree(notebooks, root / "notebooks", ignore=ignore)
+    shutil.copytree(REPO / "assets", root / "assets", ignore=ignore)
     for entry in REPO.iterdir():
         if entry.name not in NOT_LINKED:
-            (tmp / entry.name).symlink_to(entry)
+            (root / entry.name).symlink_to(entry)
     return root
 
 
@@ -256,7 +264,7 @@ def main() -> int:
             return 2
 
         Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
-        node_env = dict(os.environ, LAB_URL=base, LAB_TOKEN=token, LAB_NOTEBOOK=args.notebook,
+        node_env = dict(os.environ, LAB_URL=base, LAB_TOKEN=token, LAB_NOTEBOOK=f"notebooks/{args.notebook}",
                         LAB_SCREENSHOT=str(Path(args.screenshot).resolve()),
                         LAB_TIMEOUT_MS=str(int(args.timeout * 1000)))
         t0 = time.monotonic()

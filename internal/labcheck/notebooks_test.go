@@ -1,7 +1,6 @@
-package notebooks
+package labcheck
 
 import (
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -10,16 +9,24 @@ import (
 	"github.com/goray-dev/goray/kernel/notebook"
 )
 
-var notebooks = []string{"VHOL.ipynb"}
+// notebooks are the lab's notebooks, relative to the repository root.
+var notebooks = []string{"notebooks/VHOL.ipynb"}
+
+// repoRoot is where `make lab` starts JupyterLab: its root folder.
+const repoRoot = "../.."
 
 var imageLink = regexp.MustCompile(`!\[[^\]]*\]\(([^)\s]+)\)`)
 
-// Images must load in JupyterLab, which serves only its root folder (make
-// lab starts it on notebooks/): a diagram is linked through the assets
-// symlink in this folder, never with "..", and the file must exist.
-func TestImagesResolveInsideTheNotebooksFolder(t *testing.T) {
+// Images must load in JupyterLab, which serves only files under its root
+// (the repository; it refuses links leading outside): a diagram is a
+// relative path that stays inside the repository and names a real file.
+func TestImagesResolveInsideTheRepository(t *testing.T) {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range notebooks {
-		nb, err := notebook.Read(name)
+		nb, err := notebook.Read(filepath.Join(repoRoot, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,12 +38,18 @@ func TestImagesResolveInsideTheNotebooksFolder(t *testing.T) {
 			for _, m := range imageLink.FindAllStringSubmatch(c.Source, -1) {
 				images++
 				target := m[1]
-				if strings.Contains(target, "..") || filepath.IsAbs(target) || strings.Contains(target, ":") {
-					t.Errorf("%s cell %d: image %q must be a path inside notebooks/ (use assets/...)", name, i+1, target)
+				if filepath.IsAbs(target) || strings.Contains(target, ":") {
+					t.Errorf("%s cell %d: image %q must be a relative path", name, i+1, target)
 					continue
 				}
-				if _, err := os.Stat(target); err != nil {
+				path := filepath.Join(root, filepath.Dir(name), target)
+				real, err := filepath.EvalSymlinks(path)
+				if err != nil {
 					t.Errorf("%s cell %d: image %q: %v", name, i+1, target, err)
+					continue
+				}
+				if rel, err := filepath.Rel(root, real); err != nil || strings.HasPrefix(rel, "..") {
+					t.Errorf("%s cell %d: image %q resolves outside the repository (%s)", name, i+1, target, real)
 				}
 			}
 		}
@@ -52,7 +65,7 @@ func TestImagesResolveInsideTheNotebooksFolder(t *testing.T) {
 func TestCommittedOutputsAreFromACleanRun(t *testing.T) {
 	machinePath := regexp.MustCompile(`(/tmp/gonb_|/home/|/root/|/work/)`)
 	for _, name := range notebooks {
-		nb, err := notebook.Read(name)
+		nb, err := notebook.Read(filepath.Join(repoRoot, name))
 		if err != nil {
 			t.Fatal(err)
 		}
