@@ -7,21 +7,59 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/goray-dev/goray/kernel/proxy"
 )
 
 // ModulePath is the import path of the goray module.
 const ModulePath = "github.com/goray-dev/goray"
 
-// Launch replaces the current process with gonb serving the given
-// connection file. Exec (rather than a child) keeps Jupyter's signals and
-// process accounting pointed at the real kernel.
+// ExitError reports the kernel's non-zero exit status: Launch returns it
+// so that the command exits with the same status.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("kernel exited with status %d", e.Code) }
+
+// Launch serves the kernel for the given connection file until it exits.
+//
+// On Linux, GoNB runs as a child behind a protocol proxy (package
+// kernel/proxy) that fixes what GoNB gets wrong: error outputs that name
+// panics and compile errors, replies to the requests GoNB ignores,
+// stop_on_error, and no process left behind by an interrupted cell or a
+// killed kernel. Elsewhere the process becomes GoNB, as before.
+//
+// GoNB runs with -raw_error: its error output then carries the compiler's
+// messages, each with the cell and line it points at ("Cell[3]: Line 7")
+// and the code around it, instead of `failed to run "go build ...": exit
+// status 1` next to an HTML report. In JupyterLab that is one error block
+// with the context in view (the HTML report showed it on hover only, and
+// panics came as a third copy of the stack), and nbclient and `goray
+// notebook run`, which keep only the error, get the whole story.
 func Launch(l Layout, connectionFile string) error {
 	gonb := filepath.Join(l.BinDir, "gonb")
-	argv := []string{gonb, "--kernel", connectionFile, "-go_work=" + l.Module}
-	if err := syscall.Exec(gonb, argv, kernelEnv(os.Environ(), l)); err != nil {
-		return fmt.Errorf("start gonb %s: %w", gonb, err)
+	flags := []string{"-go_work=" + l.Module, "-raw_error"}
+	env := kernelEnv(os.Environ(), l)
+	if !proxy.Supported {
+		argv := append([]string{gonb, "--kernel", connectionFile}, flags...)
+		if err := syscall.Exec(gonb, argv, env); err != nil {
+			return fmt.Errorf("start gonb %s: %w", gonb, err)
+		}
+		return nil // not reached
 	}
-	return nil // not reached
+	code, err := proxy.Run(proxy.Config{
+		ConnectionFile: connectionFile,
+		Gonb:           gonb,
+		Args:           flags,
+		Env:            env,
+		Gopls:          filepath.Join(l.BinDir, "gopls"),
+	})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
 }
 
 // kernelEnv is the environment GoNB and the cells it compiles run with:

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/goray-dev/goray/kernel"
@@ -130,7 +132,8 @@ func kernelSpec(args []string, stdout, stderr io.Writer) error {
 	return enc.Encode(l.Spec())
 }
 
-// kernelLaunch is what the kernelspec runs: it becomes gonb.
+// kernelLaunch is what the kernelspec runs: it serves the kernel until
+// it exits, and exits with its status.
 func kernelLaunch(args []string, stderr io.Writer) error {
 	fs := newFlagSet("kernel launch", stderr)
 	var lf layoutFlags
@@ -145,5 +148,12 @@ func kernelLaunch(args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("kernel launch: %w", err)
 	}
-	return kernel.Launch(l, fs.Arg(0))
+	err = kernel.Launch(l, fs.Arg(0))
+	if exit, ok := errors.AsType[*kernel.ExitError](err); ok {
+		os.Exit(exit.Code) // GoNB has said why
+	}
+	if err != nil {
+		return fmt.Errorf("kernel launch: %w", err)
+	}
+	return nil
 }

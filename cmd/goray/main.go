@@ -16,9 +16,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/goray-dev/goray/kernel/proxy"
 )
 
 func main() {
+	// The kernel launcher starts this binary under other names (a gopls
+	// shim, a guard; see proxy.Helper): those run before any flag parsing.
+	if run, ok := proxy.Helper(os.Args); ok {
+		os.Exit(run())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
