@@ -18,7 +18,7 @@ LAB_PORT ?= 8888
 # JupyterLab refuses to run as root unless told; containers often are root.
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: all lab test vet fmt-check go-test py-test e2e-test examples bench bench-core bench-kernel \
+.PHONY: all lab test vet fmt-check go-test notebook-test py-test e2e-test examples bench bench-core bench-kernel \
 	venv tools kernel-install chromium node-deps clean help
 
 all: test
@@ -56,7 +56,7 @@ $(BIN)/gopls:
 kernel-install: tools venv
 	$(BIN)/goray kernel install --prefix $(KERNEL_PREFIX)
 
-test: vet fmt-check go-test py-test e2e-test
+test: vet fmt-check go-test notebook-test py-test e2e-test
 
 vet:
 	$(GO) vet ./...
@@ -67,6 +67,11 @@ fmt-check:
 
 go-test: tools
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## notebook-test: the lab's notebooks through goray's own headless runner.
+notebook-test: tools
+	@mkdir -p out
+	$(BIN)/goray notebook run notebooks/VHOL.ipynb -o out/VHOL.executed.ipynb
 
 ## py-test: the kernel under real Jupyter clients (jupyter_kernel_test, nbclient).
 py-test: kernel-install
