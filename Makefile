@@ -81,8 +81,10 @@ py-test: kernel-install
 e2e-test: kernel-install chromium node-deps
 	JUPYTER_PATH=$(KERNEL_PREFIX)/share/jupyter $(VENV_PY) tests/e2e/run_lab_test.py
 
+# Debian's chromium for the browser test (Playwright cannot download one here).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 chromium:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
 node-deps: tests/e2e/node_modules/.installed
 
