@@ -20,6 +20,7 @@ import (
 	"github.com/go-zeromq/zmq4"
 
 	"github.com/goray-dev/goray/kernel"
+	"github.com/goray-dev/goray/kernel/internal/wire"
 )
 
 // Options configure a Client. The zero value is ready to use.
@@ -66,7 +67,7 @@ type Client struct {
 	opts     Options
 	session  string
 	username string
-	signer   signer
+	signer   wire.Signer
 	connDir  string // holds the connection file
 
 	cmd     *exec.Cmd
@@ -102,7 +103,7 @@ func Start(ctx context.Context, spec *kernel.Spec, opts *Options) (*Client, erro
 	}
 	c := &Client{
 		spec:     spec,
-		session:  newID(),
+		session:  wire.NewID(),
 		username: username(),
 		exited:   make(chan struct{}),
 		pending:  make(map[string]*inbox),
@@ -126,8 +127,10 @@ func Start(ctx context.Context, spec *kernel.Spec, opts *Options) (*Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("jupyter: start kernel: %w", err)
 	}
-	c.signer = signer{key: []byte(ci.Key)}
-	connFile, err := ci.write()
+	if c.signer, err = wire.NewSigner(ci.SignatureScheme, ci.Key); err != nil {
+		return nil, fmt.Errorf("jupyter: start kernel: %w", err)
+	}
+	connFile, err := writeConnectionFile(ci)
 	if err != nil {
 		return nil, fmt.Errorf("jupyter: start kernel: %w", err)
 	}
@@ -140,7 +143,7 @@ func Start(ctx context.Context, spec *kernel.Spec, opts *Options) (*Client, erro
 	return c, nil
 }
 
-func (c *Client) start(ctx context.Context, ci *connectionInfo, connFile string) error {
+func (c *Client) start(ctx context.Context, ci *wire.ConnectionInfo, connFile string) error {
 	argv := c.spec.Command(connFile)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = mergeEnv(os.Environ(), c.spec.Env)
@@ -175,7 +178,7 @@ func (c *Client) start(ctx context.Context, ci *connectionInfo, connFile string)
 }
 
 // connect dials the kernel's sockets, retrying while the kernel starts.
-func (c *Client) connect(ctx context.Context, ci *connectionInfo) error {
+func (c *Client) connect(ctx context.Context, ci *wire.ConnectionInfo) error {
 	sockCtx, stop := context.WithCancel(context.Background())
 	c.stopSockets = stop
 	// zmq4 logs to stderr by default; its failures reach us as errors.
@@ -207,7 +210,7 @@ func (c *Client) connect(ctx context.Context, ci *connectionInfo) error {
 	dialed := make(chan error, 1)
 	go func() {
 		for _, ch := range []channel{iopubChannel, shellChannel, controlChannel, stdinChannel} {
-			if err := c.sockets[ch].Dial(ci.endpoint(ports[ch])); err != nil {
+			if err := c.sockets[ch].Dial(ci.Endpoint(ports[ch])); err != nil {
 				dialed <- fmt.Errorf("connect %s channel: %w", ch, err)
 				return
 			}
@@ -406,7 +409,7 @@ func (c *Client) closeSockets() {
 
 // send signs m and sends it on ch.
 func (c *Client) send(ch channel, m *message) error {
-	frames, err := c.signer.encode(m)
+	frames, err := encode(c.signer, m)
 	if err != nil {
 		return err
 	}
@@ -429,7 +432,7 @@ func (c *Client) read(ctx context.Context, ch channel, s zmq4.Socket) {
 			// A lost connection: the process watcher reports why.
 			continue
 		}
-		m, err := c.signer.decode(ch, zm.Frames)
+		m, err := decode(c.signer, ch, zm.Frames)
 		c.dispatch(event{ch: ch, msg: m, err: err})
 	}
 }

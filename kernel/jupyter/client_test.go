@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goray-dev/goray/kernel"
+	"github.com/goray-dev/goray/kernel/internal/kerneltest"
 )
 
 // startGoNB starts GoNB for a test and shuts it down at the end.
@@ -101,7 +102,7 @@ func processGone(pid int) bool {
 }
 
 func TestKernelInfoAndShutdown(t *testing.T) {
-	spec := gonbSpec(t)
+	spec := kerneltest.GonbSpec(t)
 	before := runtime.NumGoroutine()
 	ctx := context.Background()
 	c, err := Start(ctx, spec, &Options{Log: testLog{t}})
@@ -156,7 +157,7 @@ func TestKernelInfoAndShutdown(t *testing.T) {
 }
 
 func TestExecuteStdoutStderr(t *testing.T) {
-	c := startGoNB(t, gonbSpec(t), nil)
+	c := startGoNB(t, kerneltest.GonbSpec(t), nil)
 	var events []Output
 	r, err := c.Execute(context.Background(), "%%\nfmt.Println(\"hello\")\nfmt.Print(\"a\")\nfmt.Println(\"b\")\nfmt.Fprintln(os.Stderr, \"oops\")", func(o Output) {
 		events = append(events, o)
@@ -194,7 +195,7 @@ func TestExecuteStdoutStderr(t *testing.T) {
 }
 
 func TestExecuteCompileError(t *testing.T) {
-	c := startGoNB(t, gonbSpec(t), nil)
+	c := startGoNB(t, kerneltest.GonbSpec(t), nil)
 	r := execute(t, c, "%%\nx := 1\nundefinedThing()")
 	if r.Status != "error" {
 		t.Fatalf("status = %q, want error", r.Status)
@@ -218,7 +219,7 @@ func TestExecuteCompileError(t *testing.T) {
 }
 
 func TestExecutePanic(t *testing.T) {
-	c := startGoNB(t, gonbSpec(t), nil)
+	c := startGoNB(t, kerneltest.GonbSpec(t), nil)
 	r := execute(t, c, "%%\npanic(\"boom\")")
 	if r.Status != "error" {
 		t.Fatalf("status = %q, want error", r.Status)
@@ -237,7 +238,7 @@ func TestExecutePanic(t *testing.T) {
 
 func TestExecuteTimeoutInterrupts(t *testing.T) {
 	const timeout = 3 * time.Second
-	c := startGoNB(t, gonbSpec(t), &Options{CellTimeout: timeout})
+	c := startGoNB(t, kerneltest.GonbSpec(t), &Options{CellTimeout: timeout})
 	// Build once, so the timed cell spends its time running, not compiling.
 	execute(t, c, "%%\nfmt.Println(\"warm\")")
 
@@ -277,7 +278,7 @@ func TestExecuteTimeoutInterrupts(t *testing.T) {
 }
 
 func TestInterruptBySignal(t *testing.T) {
-	spec := gonbSpec(t)
+	spec := kerneltest.GonbSpec(t)
 	spec.InterruptMode = "signal" // SIGINT to the process group
 	c := startGoNB(t, spec, &Options{CellTimeout: 2 * time.Second})
 	execute(t, c, "%%\nfmt.Println(\"warm\")")
@@ -292,7 +293,7 @@ func TestInterruptBySignal(t *testing.T) {
 }
 
 func TestDisplayData(t *testing.T) {
-	c := startGoNB(t, gonbSpec(t), nil)
+	c := startGoNB(t, kerneltest.GonbSpec(t), nil)
 	// GoNB's `go get` after goimports needs the network; gonbui is in the
 	// workspace already.
 	execute(t, c, "%noautoget")
@@ -310,7 +311,7 @@ func TestDisplayData(t *testing.T) {
 }
 
 func TestUpdateDisplayData(t *testing.T) {
-	c := startGoNB(t, gonbSpec(t), nil)
+	c := startGoNB(t, kerneltest.GonbSpec(t), nil)
 	execute(t, c, "%noautoget")
 	var kinds []string
 	r, err := c.Execute(context.Background(),
@@ -334,7 +335,7 @@ func TestUpdateDisplayData(t *testing.T) {
 }
 
 func TestKernelDiesDuringExecute(t *testing.T) {
-	c := startGoNB(t, gonbSpec(t), nil)
+	c := startGoNB(t, kerneltest.GonbSpec(t), nil)
 	pid := c.Pid()
 	children := c.children
 	// `!` runs a shell whose parent is the kernel.
@@ -365,7 +366,7 @@ func TestInspectAndComplete(t *testing.T) {
 		t.Skip("skipping in -short mode: GoNB takes about 12 s to connect to gopls")
 	}
 	t.Parallel()
-	c := startGoNB(t, gonbSpec(t), nil)
+	c := startGoNB(t, kerneltest.GonbSpec(t), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	code := "%%\nfmt.Println(1)"

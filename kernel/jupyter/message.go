@@ -2,20 +2,16 @@ package jupyter
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/goray-dev/goray/kernel/internal/wire"
 )
 
 // ProtocolVersion is the version of the messaging protocol the client speaks.
 const ProtocolVersion = "5.3"
-
-// delimiter separates the routing identities from the message proper.
-var delimiter = []byte("<IDS|MSG>")
 
 // channel names one of the kernel's sockets.
 type channel string
@@ -27,49 +23,20 @@ const (
 	iopubChannel   channel = "iopub"
 )
 
-// header is a message header. Every field is omitted when empty so that
-// the zero header encodes as {}, the parent header of a request.
-type header struct {
-	MsgID    string `json:"msg_id,omitempty"`
-	Session  string `json:"session,omitempty"`
-	Username string `json:"username,omitempty"`
-	Date     string `json:"date,omitempty"`
-	MsgType  string `json:"msg_type,omitempty"`
-	Version  string `json:"version,omitempty"`
-}
-
 // message is one Jupyter message, with its content left encoded until
-// whoever waits for it knows its type.
+// whoever waits for it knows its type. A zero ParentHeader is that of a
+// request.
 type message struct {
-	Header       header
-	ParentHeader header
+	Header       wire.Header
+	ParentHeader wire.Header
 	Metadata     map[string]any
 	Content      json.RawMessage
 	Buffers      [][]byte
 }
 
-// signer signs and verifies messages with the connection's key.
-type signer struct {
-	key []byte // empty: messages are neither signed nor checked
-}
-
-func (s signer) sign(frames [][]byte) []byte {
-	if len(s.key) == 0 {
-		return nil
-	}
-	mac := hmac.New(sha256.New, s.key)
-	for _, f := range frames {
-		mac.Write(f)
-	}
-	sum := mac.Sum(nil)
-	out := make([]byte, hex.EncodedLen(len(sum)))
-	hex.Encode(out, sum)
-	return out
-}
-
-// encode returns the frames of m, without routing identities: a DEALER
-// socket needs none, the kernel's ROUTER adds ours.
-func (s signer) encode(m *message) ([][]byte, error) {
+// encode returns the frames of m signed by s, without routing
+// identities: a DEALER socket needs none, the kernel's ROUTER adds ours.
+func encode(s wire.Signer, m *message) ([][]byte, error) {
 	content := m.Content
 	if content == nil {
 		content = json.RawMessage("{}")
@@ -78,57 +45,61 @@ func (s signer) encode(m *message) ([][]byte, error) {
 	if metadata == nil {
 		metadata = map[string]any{}
 	}
-	parts := make([][]byte, 4)
-	var err error
-	for i, v := range []any{m.Header, m.ParentHeader, metadata, content} {
-		if parts[i], err = json.Marshal(v); err != nil {
-			return nil, fmt.Errorf("encode %s: %w", m.Header.MsgType, err)
-		}
+	var parent any = m.ParentHeader
+	if m.ParentHeader == (wire.Header{}) {
+		parent = struct{}{} // a request's parent header is {}
 	}
-	frames := make([][]byte, 0, 6+len(m.Buffers))
-	frames = append(frames, delimiter, s.sign(parts))
-	frames = append(frames, parts...)
-	frames = append(frames, m.Buffers...)
-	return frames, nil
+	w := &wire.Message{Buffers: m.Buffers}
+	var err error
+	if w.Header, err = json.Marshal(m.Header); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", m.Header.MsgType, err)
+	}
+	if w.ParentHeader, err = json.Marshal(parent); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", m.Header.MsgType, err)
+	}
+	if w.Metadata, err = json.Marshal(metadata); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", m.Header.MsgType, err)
+	}
+	if w.Content, err = json.Marshal(content); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", m.Header.MsgType, err)
+	}
+	s.Sign(w)
+	return w.Frames(), nil
 }
 
 // errBadSignature reports a message whose HMAC does not match its frames.
 var errBadSignature = errors.New("invalid message signature")
 
 // decode parses the frames of a message received on ch and checks its
-// signature. On a bad signature it returns the message along with the
-// error, so that the error can reach the request the message names.
-func (s signer) decode(ch channel, frames [][]byte) (*message, error) {
-	i := 0
-	for i < len(frames) && !bytes.Equal(frames[i], delimiter) {
-		i++
+// signature with s. On a bad signature it returns the message along with
+// the error, so that the error can reach the request the message names.
+func decode(s wire.Signer, ch channel, frames [][]byte) (*message, error) {
+	w, err := wire.Parse(frames)
+	if err != nil {
+		return nil, fmt.Errorf("%s channel: %w", ch, err)
 	}
-	if len(frames)-i < 6 {
-		return nil, fmt.Errorf("%s channel: malformed message: %d frames", ch, len(frames))
-	}
-	sig, parts := frames[i+1], frames[i+2:i+6]
-	m := &message{Content: json.RawMessage(bytes.Clone(parts[3])), Buffers: frames[i+6:]}
+	m := &message{Content: json.RawMessage(bytes.Clone(w.Content)), Buffers: w.Buffers}
 	// The headers are parsed before the signature is checked so that a
 	// rejected message can still be reported to the request it answers.
-	if err := json.Unmarshal(parts[0], &m.Header); err != nil {
+	if err := json.Unmarshal(w.Header, &m.Header); err != nil {
 		return nil, fmt.Errorf("%s channel: header: %w", ch, err)
 	}
-	if err := json.Unmarshal(parts[1], &m.ParentHeader); err != nil {
+	if err := json.Unmarshal(w.ParentHeader, &m.ParentHeader); err != nil {
 		return nil, fmt.Errorf("%s channel: parent header: %w", ch, err)
 	}
-	if len(s.key) > 0 && !hmac.Equal(sig, s.sign(parts)) {
+	if !s.Verify(w) {
 		return m, fmt.Errorf("%s channel: %s: %w", ch, m.Header.MsgType, errBadSignature)
 	}
-	if err := json.Unmarshal(parts[2], &m.Metadata); err != nil {
+	if err := json.Unmarshal(w.Metadata, &m.Metadata); err != nil {
 		return m, fmt.Errorf("%s channel: %s: metadata: %w", ch, m.Header.MsgType, err)
 	}
 	return m, nil
 }
 
 // newHeader returns the header of a new request of type msgType.
-func (c *Client) newHeader(msgType string) header {
-	return header{
-		MsgID:    newID(),
+func (c *Client) newHeader(msgType string) wire.Header {
+	return wire.Header{
+		MsgID:    wire.NewID(),
 		Session:  c.session,
 		Username: c.username,
 		Date:     time.Now().UTC().Format(time.RFC3339Nano),

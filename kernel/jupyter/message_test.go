@@ -6,17 +6,19 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/goray-dev/goray/kernel/internal/wire"
 )
 
 func TestMessageRoundTrip(t *testing.T) {
-	s := signer{key: []byte("secret")}
+	s := newSigner(t, "secret")
 	m := &message{
-		Header:   header{MsgID: newID(), Session: "s", Username: "u", Date: "2024-01-01T00:00:00Z", MsgType: "execute_request", Version: ProtocolVersion},
+		Header:   wire.Header{MsgID: wire.NewID(), Session: "s", Username: "u", Date: "2024-01-01T00:00:00Z", MsgType: "execute_request", Version: ProtocolVersion},
 		Metadata: map[string]any{"k": "v"},
 		Content:  json.RawMessage(`{"code":"1"}`),
 		Buffers:  [][]byte{[]byte("buf")},
 	}
-	frames, err := s.encode(m)
+	frames, err := encode(s, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func TestMessageRoundTrip(t *testing.T) {
 		t.Errorf("parent header of a request = %s, want {}", frames[3])
 	}
 	// A ROUTER's identities and a PUB topic come before the delimiter.
-	got, err := s.decode(shellChannel, append([][]byte{[]byte("id1"), []byte("id2")}, frames...))
+	got, err := decode(s, shellChannel, append([][]byte{[]byte("id1"), []byte("id2")}, frames...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,12 +40,12 @@ func TestMessageRoundTrip(t *testing.T) {
 }
 
 func TestBadSignatureRejected(t *testing.T) {
-	m := &message{Header: header{MsgID: "1", MsgType: "status"}, ParentHeader: header{MsgID: "parent"}}
-	frames, err := signer{key: []byte("right")}.encode(m)
+	m := &message{Header: wire.Header{MsgID: "1", MsgType: "status"}, ParentHeader: wire.Header{MsgID: "parent"}}
+	frames, err := encode(newSigner(t, "right"), m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := signer{key: []byte("wrong")}.decode(iopubChannel, frames)
+	got, err := decode(newSigner(t, "wrong"), iopubChannel, frames)
 	if !errors.Is(err, errBadSignature) || !strings.Contains(err.Error(), "iopub channel") {
 		t.Fatalf("err = %v, want a bad signature on the iopub channel", err)
 	}
@@ -53,12 +55,21 @@ func TestBadSignatureRejected(t *testing.T) {
 
 	// Tampered content fails too.
 	frames[5] = []byte(`{"execution_state":"idle"}`)
-	if _, err := (signer{key: []byte("right")}).decode(shellChannel, frames); !errors.Is(err, errBadSignature) {
+	if _, err := decode(newSigner(t, "right"), shellChannel, frames); !errors.Is(err, errBadSignature) {
 		t.Errorf("tampered content: err = %v", err)
 	}
-	if _, err := (signer{}).decode(shellChannel, [][]byte{[]byte("x")}); err == nil || !strings.Contains(err.Error(), "shell channel") {
+	if _, err := decode(wire.Signer{}, shellChannel, [][]byte{[]byte("x")}); err == nil || !strings.Contains(err.Error(), "shell channel") {
 		t.Errorf("malformed message: err = %v", err)
 	}
+}
+
+func newSigner(t *testing.T, key string) wire.Signer {
+	t.Helper()
+	s, err := wire.NewSigner("hmac-sha256", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestDispatchBadSignatureFailsRequest(t *testing.T) {
@@ -72,8 +83,10 @@ func TestDispatchBadSignatureFailsRequest(t *testing.T) {
 	}
 }
 
+// TestNewID checks the ids the client makes its session and requests
+// with (wire's tests do not cover wire.NewID).
 func TestNewID(t *testing.T) {
-	a, b := newID(), newID()
+	a, b := wire.NewID(), wire.NewID()
 	if a == b || len(a) != 36 || a[14] != '4' || strings.Count(a, "-") != 4 {
 		t.Errorf("ids %q %q are not distinct version-4 UUIDs", a, b)
 	}
@@ -103,7 +116,7 @@ func TestConnectionInfo(t *testing.T) {
 	if len(ci.Key) != 64 || ci.SignatureScheme != "hmac-sha256" || ci.IP != "127.0.0.1" {
 		t.Errorf("connection info %+v", ci)
 	}
-	if got := ci.endpoint(ci.ShellPort); !strings.HasPrefix(got, "tcp://127.0.0.1:") {
+	if got := ci.Endpoint(ci.ShellPort); !strings.HasPrefix(got, "tcp://127.0.0.1:") {
 		t.Errorf("endpoint %q", got)
 	}
 }

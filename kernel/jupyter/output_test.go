@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/goray-dev/goray/kernel/internal/wire"
 )
 
 func TestSplitLines(t *testing.T) {
@@ -101,7 +103,7 @@ func msg(t *testing.T, typ string, content map[string]any) *message {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &message{Header: header{MsgType: typ}, Content: raw}
+	return &message{Header: wire.Header{MsgType: typ}, Content: raw}
 }
 
 func TestOutputsBuilder(t *testing.T) {

@@ -3,52 +3,15 @@ package notebook
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/goray-dev/goray/kernel"
+	"github.com/goray-dev/goray/kernel/internal/kerneltest"
 	"github.com/goray-dev/goray/kernel/jupyter"
 )
-
-// gonbSpec returns a kernelspec that runs bin/gonb of this module
-// directly, with the module in the notebook's go.work; it skips the test
-// when gonb has not been built.
-func gonbSpec(t testing.TB) *kernel.Spec {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not found: %v", err)
-	}
-	bin := filepath.Join(root, "bin")
-	gonb := filepath.Join(bin, "gonb")
-	if _, err := os.Stat(gonb); err != nil {
-		t.Skipf("skipping: %s is missing (run `make tools`)", gonb)
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("skipping: the go command is not on PATH")
-	}
-	if goBin, err = filepath.EvalSymlinks(goBin); err != nil {
-		t.Fatal(err)
-	}
-	return &kernel.Spec{
-		Argv:          []string{gonb, "--kernel", kernel.ConnectionFileArg, "-go_work=" + root},
-		DisplayName:   "Go (test)",
-		Language:      "go",
-		InterruptMode: "message",
-		Env: map[string]string{
-			"PATH": bin + string(filepath.ListSeparator) + filepath.Dir(goBin) +
-				string(filepath.ListSeparator) + os.Getenv("PATH"),
-		},
-	}
-}
 
 func code(src string, tags ...string) *Cell {
 	c := &Cell{CellType: Code, Source: src, Metadata: map[string]any{}}
@@ -77,7 +40,7 @@ func text(outs []jupyter.Output) string {
 }
 
 func TestRun(t *testing.T) {
-	spec := gonbSpec(t)
+	spec := kerneltest.GonbSpec(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "test.ipynb")
 	stale := 41
@@ -205,7 +168,7 @@ func TestRunCellTimeout(t *testing.T) {
 		code("%%\nfmt.Println(\"after\")"),
 	}}
 	start := time.Now()
-	err := Run(context.Background(), nb, RunOptions{Spec: gonbSpec(t), CellTimeout: 3 * time.Second})
+	err := Run(context.Background(), nb, RunOptions{Spec: kerneltest.GonbSpec(t), CellTimeout: 3 * time.Second})
 	t.Logf("Run took %s: %v", time.Since(start).Round(time.Millisecond), err)
 	var ce *CellError
 	if !errors.As(err, &ce) || ce.Index != 1 || !errors.Is(err, jupyter.ErrCellTimeout) {

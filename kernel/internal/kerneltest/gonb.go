@@ -1,6 +1,7 @@
-package jupyter
+package kerneltest
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,17 +10,15 @@ import (
 	"github.com/goray-dev/goray/kernel"
 )
 
-// gonbSpec returns a kernelspec that runs bin/gonb of this module
+// GonbSpec returns a kernelspec that runs bin/gonb of this module
 // directly, with the module in the notebook's go.work; it skips the test
-// when gonb has not been built.
-func gonbSpec(t testing.TB) *kernel.Spec {
+// when gonb has not been built. The module root is the first folder at or
+// above the test's working directory that holds a go.mod.
+func GonbSpec(t testing.TB) *kernel.Spec {
 	t.Helper()
-	root, err := filepath.Abs("../..")
+	root, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not found: %v", err)
 	}
 	bin := filepath.Join(root, "bin")
 	gonb := filepath.Join(bin, "gonb")
@@ -42,5 +41,24 @@ func gonbSpec(t testing.TB) *kernel.Spec {
 			"PATH": bin + string(filepath.ListSeparator) + filepath.Dir(goBin) +
 				string(filepath.ListSeparator) + os.Getenv("PATH"),
 		},
+	}
+}
+
+// moduleRoot returns the folder of the go.mod nearest above the working
+// directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("module root not found: no go.mod above the working directory")
+		}
+		dir = parent
 	}
 }
