@@ -40,6 +40,10 @@ type cell struct {
 	reported   chan struct{} // closed once GoNB's error message was seen
 	reportOnce sync.Once
 	interrupts []*interruption
+	// finished is set once finish has taken interrupts: an interrupt that
+	// comes later is too late for this cell, and its snapshot could hold
+	// the next cell's processes.
+	finished bool
 }
 
 // interruption is an interrupt_request that arrived while the cell ran,
@@ -293,6 +297,7 @@ func (p *proxy) finish(c *cell, m *wire.Message) {
 	// The cell is over: what it started goes before its reply does.
 	c.mu.Lock()
 	interrupts := c.interrupts
+	c.finished = true
 	c.mu.Unlock()
 	for _, it := range interrupts {
 		p.kill(c, it)
@@ -501,6 +506,12 @@ func (p *proxy) interrupt() {
 		it.snapshot = append(it.snapshot, d.proc)
 	}
 	c.mu.Lock()
+	if c.finished {
+		// The cell ended while the snapshot was taken: GoNB may run the
+		// next one already, whose processes are not this interrupt's.
+		c.mu.Unlock()
+		return
+	}
 	c.interrupts = append(c.interrupts, it)
 	c.mu.Unlock()
 	time.AfterFunc(killDelay, func() { p.kill(c, it) })
