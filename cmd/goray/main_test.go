@@ -266,3 +266,39 @@ func TestKernelInstallCLI(t *testing.T) {
 		t.Fatalf("uninstall: %v\n%s", err, log)
 	}
 }
+
+// Progress redraws in place in a real notebook: one output, updated with
+// update_display_data, whose final state is the finished plan.
+func TestProgressUpdatesInPlace(t *testing.T) {
+	bin := gorayBin(t)
+	dir := t.TempDir()
+	in := writeNotebook(t, dir, cellSpec{source: "%%\n" +
+		"p := display.NewProgress(display.Default(), \"Execution plan: ReadCSV -> MapBatches(Double)\", []string{\"ReadCSV\", \"MapBatches(Double)\"})\n" +
+		"for i := int64(1); i <= 5; i++ {\n" +
+		"\tp.Update(0, display.OperatorState{Rows: i * 20, TotalRows: 100, ActiveTasks: 1})\n" +
+		"\tp.Update(1, display.OperatorState{Rows: i * 10, TotalRows: 100, ActiveTasks: 2})\n" +
+		"\ttime.Sleep(250 * time.Millisecond)\n" +
+		"}\n" +
+		"p.Update(0, display.OperatorState{Rows: 100, TotalRows: 100, Done: true})\n" +
+		"p.Update(1, display.OperatorState{Rows: 100, TotalRows: 100, Done: true})\n" +
+		"p.Finish(0)\n" +
+		"gonbui.Sync()"})
+	out := filepath.Join(dir, "out.ipynb")
+	if log, err := runGoray(t, bin, "notebook", "run", in, "-o", out); err != nil {
+		t.Fatalf("notebook run: %v\n%s", err, log)
+	}
+	nb, err := notebook.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := nb.Cells[0].Outputs
+	if len(outs) != 1 {
+		t.Fatalf("progress left %d outputs, want 1 updated in place: %+v", len(outs), outs)
+	}
+	html := outputText(nb.Cells[0])
+	for _, want := range []string{"ReadCSV", "MapBatches(Double)", "execution finished in"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("final progress output lacks %q:\n%s", want, html)
+		}
+	}
+}
