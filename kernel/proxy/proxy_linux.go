@@ -351,7 +351,7 @@ func (p *proxy) killDescendants() {
 	var procs []proc
 	for _, d := range readProcTable().descendants(nil, self) {
 		procs = append(procs, d.proc)
-		_ = syscall.Kill(d.pid, syscall.SIGKILL)
+		d.proc.kill() // checks the start time: the pid may be reused
 	}
 	deadline := time.Now().Add(reapGrace)
 	for _, d := range procs {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-zeromq/zmq4"
@@ -526,12 +525,12 @@ func (p *proxy) kill(c *cell, it *interruption) {
 	it.once.Do(func() {
 		t := readProcTable()
 		seen := make(map[int]bool)
-		var targets []int
+		var targets []proc
 		add := func(root procInfo) {
 			for _, d := range append([]procInfo{root}, t.descendants(isGopls, root.pid)...) {
 				if !seen[d.pid] {
 					seen[d.pid] = true
-					targets = append(targets, d.pid)
+					targets = append(targets, d.proc)
 				}
 			}
 		}
@@ -552,10 +551,10 @@ func (p *proxy) kill(c *cell, it *interruption) {
 				add(info)
 			}
 		}
-		for _, pid := range targets {
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && err != syscall.ESRCH {
-				p.log.Printf("interrupt: kill %d: %v", pid, err)
-			}
+		// Kill by pid only while the pid still names the process read
+		// above (same start time): a pid reused since is someone else's.
+		for _, d := range targets {
+			d.kill()
 		}
 	})
 }
