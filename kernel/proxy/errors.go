@@ -125,14 +125,20 @@ func hasCellInfo(tb []string) bool {
 }
 
 // improveCompile tidies a -raw_error report of GoNB: the traceback loses
-// the build's "# gonb_..." line, its empty entries and runs of blank
-// lines in the code it quotes, and evalue becomes
+// the build's "# gonb_..." line, its empty entries, runs of blank lines in
+// the code it quotes and the two lines GoNB wraps a %% cell in (they are
+// not the user's, and the report is about the cell's lines), and evalue
+// becomes
 // one "Cell[N]: Line L: message" line per error, which is what a reader
 // of nbclient's or goray's error message needs.
+// mainWrapper is how GoNB opens the main function of a %% cell.
+const mainWrapper = "func main() {\n\tflag.Parse()\n"
+
 func improveCompile(r errorReport) errorReport {
 	var tb, summary []string
 	for _, e := range r.Traceback {
 		e = blanks.ReplaceAllString(strings.TrimRight(e, "\n"), "\n\n")
+		e = strings.Replace(e, "\n"+mainWrapper, "\n", 1)
 		if strings.TrimSpace(e) == "" || strings.HasPrefix(e, "# ") && !strings.Contains(e, "\n") {
 			continue
 		}

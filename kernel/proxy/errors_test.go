@@ -96,7 +96,7 @@ func TestImproveCompileError(t *testing.T) {
 		EValue: "# gonb_9dc37d66\n./main.go:12:6: undefined: undefinedThing\n./main.go:13:2: declared and not used: z\n",
 		Traceback: []string{
 			"# gonb_9dc37d66",
-			"Cell[1]: Line 3\nx := 1\ny := undefinedThing + x\n     ^\nfmt.Println(y)\n\n\n\x1b[31mundefined: undefinedThing\x1b[0m",
+			"Cell[1]: Line 3\nfunc main() {\n\tflag.Parse()\nx := 1\ny := undefinedThing + x\n     ^\nfmt.Println(y)\n\n\n\x1b[31mundefined: undefinedThing\x1b[0m",
 			"Cell Line 4\nz := 2\n^\n\ndeclared and not used: z",
 			"go: some other message",
 			"",
