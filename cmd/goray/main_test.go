@@ -84,6 +84,22 @@ func runGoray(t *testing.T, bin string, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// runNotebook writes cells as a notebook, runs it with `goray notebook run`
+// (plus extra flags) and reads back the executed notebook, which the
+// runner writes even when a cell fails.
+func runNotebook(t *testing.T, bin string, extra []string, cells ...cellSpec) (*notebook.Notebook, string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	in := writeNotebook(t, dir, cells...)
+	out := filepath.Join(dir, "out.ipynb")
+	log, runErr := runGoray(t, bin, append([]string{"notebook", "run", in, "-o", out}, extra...)...)
+	nb, err := notebook.Read(out)
+	if err != nil {
+		t.Fatalf("read the executed notebook: %v\n%s", err, log)
+	}
+	return nb, log, runErr
+}
+
 func outputText(c *notebook.Cell) string {
 	var b strings.Builder
 	for _, o := range c.Outputs {
@@ -102,22 +118,14 @@ func outputText(c *notebook.Cell) string {
 // The acceptance path in small: cells use ray. and display. with no import
 // line, import gonbui with no network, and the outputs land in the file.
 func TestNotebookRunOnTheGorayKernel(t *testing.T) {
-	bin := gorayBin(t)
-	dir := t.TempDir()
-	in := writeNotebook(t, dir,
+	nb, log, err := runNotebook(t, gorayBin(t), []string{"--timeout", "2m"},
 		cellSpec{source: "func double(x int) int { return 2 * x }"},
 		cellSpec{source: "%%\nv, err := ray.Remote1(double).Remote(21).Get()\nfmt.Println(\"answer:\", v, err)"},
 		cellSpec{source: "%%\nt := &display.Table{Columns: []display.Column{{Name: \"id\", Type: \"int64\"}}}\nt.AddRow(7)\ndisplay.Show(t)"},
 		cellSpec{source: "%%\ngonbui.DisplayHTML(\"<i>direct</i>\")\ngonbui.Sync()"},
 	)
-	out := filepath.Join(dir, "out.ipynb")
-	log, err := runGoray(t, bin, "notebook", "run", in, "-o", out, "--timeout", "2m")
 	if err != nil {
 		t.Fatalf("notebook run: %v\n%s", err, log)
-	}
-	nb, err := notebook.Read(out)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if got := outputText(nb.Cells[1]); !strings.Contains(got, "answer: 42 <nil>") {
 		t.Errorf("task cell printed %q", got)
@@ -138,15 +146,11 @@ func TestNotebookRunOnTheGorayKernel(t *testing.T) {
 // A failing cell stops the run with a non-zero exit that names the cell,
 // and the executed part is still written for the user to read.
 func TestNotebookRunStopsAtFirstError(t *testing.T) {
-	bin := gorayBin(t)
-	dir := t.TempDir()
-	in := writeNotebook(t, dir,
+	nb, log, err := runNotebook(t, gorayBin(t), nil,
 		cellSpec{source: "%%\nfmt.Println(\"first\")"},
 		cellSpec{source: "%%\nvar m map[string]int\nm[\"boom\"] = 1"},
 		cellSpec{source: "%%\nfmt.Println(\"never\")"},
 	)
-	out := filepath.Join(dir, "out.ipynb")
-	log, err := runGoray(t, bin, "notebook", "run", in, "-o", out)
 	if err == nil {
 		t.Fatalf("notebook run succeeded on a panicking cell:\n%s", log)
 	}
@@ -155,10 +159,6 @@ func TestNotebookRunStopsAtFirstError(t *testing.T) {
 	// panic are required here.
 	if !strings.Contains(log, "cell 2") || !strings.Contains(log, "assignment to entry in nil map") {
 		t.Errorf("error does not name the cell and the panic:\n%s", log)
-	}
-	nb, rerr := notebook.Read(out)
-	if rerr != nil {
-		t.Fatal(rerr)
 	}
 	if got := outputText(nb.Cells[1]); !strings.Contains(got, "assignment to entry in nil map") {
 		t.Errorf("panicking cell's outputs %q lack the panic", got)
@@ -191,9 +191,7 @@ func TestCellDoesNotWaitForLeftoverWork(t *testing.T) {
 
 // Text printed around a displayed table keeps its place in the output.
 func TestDisplayKeepsOrderWithStdout(t *testing.T) {
-	bin := gorayBin(t)
-	dir := t.TempDir()
-	in := writeNotebook(t, dir, cellSpec{source: "%%\n" +
+	nb, log, err := runNotebook(t, gorayBin(t), nil, cellSpec{source: "%%\n" +
 		"for i := range 3 {\n" +
 		"\tfmt.Println(\"before\", i)\n" +
 		"\tt := &display.Table{Columns: []display.Column{{Name: \"i\"}}}\n" +
@@ -201,13 +199,8 @@ func TestDisplayKeepsOrderWithStdout(t *testing.T) {
 		"\tdisplay.Show(t)\n" +
 		"}\n" +
 		"fmt.Println(\"end\")"})
-	out := filepath.Join(dir, "out.ipynb")
-	if log, err := runGoray(t, bin, "notebook", "run", in, "-o", out); err != nil {
-		t.Fatalf("notebook run: %v\n%s", err, log)
-	}
-	nb, err := notebook.Read(out)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("notebook run: %v\n%s", err, log)
 	}
 	var kinds []string
 	for _, o := range nb.Cells[0].Outputs {
@@ -273,9 +266,7 @@ func TestKernelInstallCLI(t *testing.T) {
 // Progress redraws in place in a real notebook: one output, updated with
 // update_display_data, whose final state is the finished plan.
 func TestProgressUpdatesInPlace(t *testing.T) {
-	bin := gorayBin(t)
-	dir := t.TempDir()
-	in := writeNotebook(t, dir, cellSpec{source: "%%\n" +
+	nb, log, err := runNotebook(t, gorayBin(t), nil, cellSpec{source: "%%\n" +
 		"p := display.NewProgress(display.Default(), \"Execution plan: ReadCSV -> MapBatches(Double)\", []string{\"ReadCSV\", \"MapBatches(Double)\"})\n" +
 		"for i := int64(1); i <= 5; i++ {\n" +
 		"\tp.Update(0, display.OperatorState{Rows: i * 20, TotalRows: 100, ActiveTasks: 1})\n" +
@@ -286,13 +277,8 @@ func TestProgressUpdatesInPlace(t *testing.T) {
 		"p.Update(1, display.OperatorState{Rows: 100, TotalRows: 100, Done: true})\n" +
 		"p.Finish(0)\n" +
 		"gonbui.Sync()"})
-	out := filepath.Join(dir, "out.ipynb")
-	if log, err := runGoray(t, bin, "notebook", "run", in, "-o", out); err != nil {
-		t.Fatalf("notebook run: %v\n%s", err, log)
-	}
-	nb, err := notebook.Read(out)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("notebook run: %v\n%s", err, log)
 	}
 	outs := nb.Cells[0].Outputs
 	if len(outs) != 1 {

@@ -81,28 +81,6 @@ func CellOf(v any) Cell {
 		return Cell{Text: fmt.Sprintf("image %d×%d", x.Width, x.Height), Image: x}
 	case string:
 		return Cell{Text: x}
-	case bool:
-		return Cell{Text: strconv.FormatBool(x)}
-	case int:
-		return Cell{Text: strconv.Itoa(x)}
-	case int8:
-		return Cell{Text: strconv.FormatInt(int64(x), 10)}
-	case int16:
-		return Cell{Text: strconv.FormatInt(int64(x), 10)}
-	case int32:
-		return Cell{Text: strconv.FormatInt(int64(x), 10)}
-	case int64:
-		return Cell{Text: strconv.FormatInt(x, 10)}
-	case uint:
-		return Cell{Text: strconv.FormatUint(uint64(x), 10)}
-	case uint8:
-		return Cell{Text: strconv.FormatUint(uint64(x), 10)}
-	case uint16:
-		return Cell{Text: strconv.FormatUint(uint64(x), 10)}
-	case uint32:
-		return Cell{Text: strconv.FormatUint(uint64(x), 10)}
-	case uint64:
-		return Cell{Text: strconv.FormatUint(x, 10)}
 	case float32:
 		return Cell{Text: formatFloat(float64(x), 32)}
 	case float64:
@@ -112,6 +90,8 @@ func CellOf(v any) Cell {
 	case image.Image:
 		return imageCell(x)
 	}
+	// Integers, bools and everything else: fmt prints integers in decimal
+	// and uses a String or Error method when there is one.
 	return Cell{Text: fmt.Sprint(v)}
 }
 

@@ -282,19 +282,12 @@ func CurrentNamespace() string {
 // so a cleanup stuck in user code cannot stall a put.
 func collectGarbage() {
 	done := make(chan struct{})
-	sentinel := new([16]byte)
-	goruntime.AddCleanup(sentinel, func(ch chan struct{}) { close(ch) }, done)
-	sentinel = nil
-	_ = sentinel
+	goruntime.AddCleanup(new([16]byte), func(ch chan struct{}) { close(ch) }, done)
 	goruntime.GC()
 	select {
 	case <-done:
 	case <-time.After(50 * time.Millisecond):
 	}
-	for range 20 {
-		goruntime.Gosched()
-	}
-	time.Sleep(time.Millisecond)
 }
 
 var nvidiaDevice = regexp.MustCompile(`^nvidia[0-9]+$`)
