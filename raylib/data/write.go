@@ -1,0 +1,610 @@
+package data
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	arrowcsv "github.com/apache/arrow-go/v18/arrow/csv"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+
+	"github.com/goray-dev/goray/raylib/data/internal/tensor"
+	"github.com/goray-dev/goray/raylib/ray"
+)
+
+// WriteMode says what a write does when its folder already holds files.
+type WriteMode int
+
+const (
+	// ErrorIfExists refuses to write into a folder that holds files.
+	ErrorIfExists WriteMode = iota
+	// Overwrite replaces the folder's contents once the write succeeded.
+	Overwrite
+	// Append adds the new files beside the old ones.
+	Append
+)
+
+// WriteOption configures a write.
+type WriteOption func(*writeConfig) error
+
+type writeConfig struct {
+	mode        WriteMode
+	compression compress.Compression
+	partitions  []string
+	rowsPerFile int64
+	imageFormat string
+	nameColumn  string
+}
+
+// Mode sets what happens when the folder already holds files.
+func Mode(m WriteMode) WriteOption { return func(c *writeConfig) error { c.mode = m; return nil } }
+
+// Compression sets the Parquet codec: "snappy" (default), "zstd", "gzip",
+// "lz4" or "none".
+func Compression(codec string) WriteOption {
+	return func(c *writeConfig) error {
+		switch strings.ToLower(codec) {
+		case "snappy":
+			c.compression = compress.Codecs.Snappy
+		case "zstd":
+			c.compression = compress.Codecs.Zstd
+		case "gzip":
+			c.compression = compress.Codecs.Gzip
+		case "lz4":
+			c.compression = compress.Codecs.Lz4Raw
+		case "none", "uncompressed", "":
+			c.compression = compress.Codecs.Uncompressed
+		default:
+			return fmt.Errorf("Compression(%q): want snappy, zstd, gzip, lz4 or none", codec)
+		}
+		return nil
+	}
+}
+
+// PartitionBy writes hive-style folders (col=value/...) by these columns;
+// the columns are stored in the folder names, not in the files.
+func PartitionBy(cols ...string) WriteOption {
+	return func(c *writeConfig) error { c.partitions = cols; return nil }
+}
+
+// MaxRowsPerFile starts a new file after this many rows.
+func MaxRowsPerFile(n int64) WriteOption {
+	return func(c *writeConfig) error {
+		if n < 1 {
+			return fmt.Errorf("MaxRowsPerFile(%d): must be at least 1", n)
+		}
+		c.rowsPerFile = n
+		return nil
+	}
+}
+
+// ImageFormat sets WriteImages' file format: "png" (default) or "jpeg".
+func ImageFormat(format string) WriteOption {
+	return func(c *writeConfig) error {
+		switch strings.ToLower(format) {
+		case "png", "jpeg", "jpg":
+			c.imageFormat = strings.ToLower(format)
+			return nil
+		}
+		return fmt.Errorf("ImageFormat(%q): want png or jpeg", format)
+	}
+}
+
+// FileNameColumn names each image file after a column's value (WriteImages).
+func FileNameColumn(col string) WriteOption {
+	return func(c *writeConfig) error { c.nameColumn = col; return nil }
+}
+
+// WriteParquet writes the dataset as Parquet files in a folder (one or
+// more files per task). The write is atomic: files appear in the folder
+// only when every task succeeded; a failure or cancellation leaves the
+// folder as it was.
+func (d *Dataset) WriteParquet(dir string, opts ...WriteOption) error {
+	return d.write("WriteParquet", dir, "parquet", opts, func(path string, s *arrow.Schema, cfg writeConfig) (fileWriter, error) {
+		return newParquetFile(path, s, cfg)
+	})
+}
+
+// WriteCSV writes the dataset as CSV files with a header line.
+func (d *Dataset) WriteCSV(dir string, opts ...WriteOption) error {
+	return d.write("WriteCSV", dir, "csv", opts, func(path string, s *arrow.Schema, _ writeConfig) (fileWriter, error) {
+		return newCSVFile(path, s)
+	})
+}
+
+// WriteJSON writes the dataset as JSON-lines files.
+func (d *Dataset) WriteJSON(dir string, opts ...WriteOption) error {
+	return d.write("WriteJSON", dir, "json", opts, func(path string, s *arrow.Schema, _ writeConfig) (fileWriter, error) {
+		return newJSONFile(path)
+	})
+}
+
+// WriteImages writes an image column as one file per row.
+func (d *Dataset) WriteImages(dir, column string, opts ...WriteOption) error {
+	opts = append([]WriteOption{ImageFormat("png")}, opts...)
+	return d.write("WriteImages", dir, "", opts, func(path string, s *arrow.Schema, cfg writeConfig) (fileWriter, error) {
+		if len(s.FieldIndices(column)) == 0 {
+			return nil, &ColumnError{Column: column, Available: schemaNames(s)}
+		}
+		return &imageFiles{base: path, column: column, cfg: cfg}, nil
+	})
+}
+
+// fileWriter writes the records of one task to a file.
+type fileWriter interface {
+	write(rec arrow.RecordBatch) error
+	close() error
+}
+
+type newFileWriter func(path string, s *arrow.Schema, cfg writeConfig) (fileWriter, error)
+
+func (d *Dataset) write(op, dir, ext string, opts []WriteOption, open newFileWriter) error {
+	if d.err != nil {
+		return d.err
+	}
+	cfg := writeConfig{compression: compress.Codecs.Snappy}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	dir = filepath.Clean(dir)
+	existing, err := folderFiles(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if len(existing) > 0 && cfg.mode == ErrorIfExists {
+		return fmt.Errorf("%s: folder %q already holds %d files (%s); pass data.Mode(data.Overwrite) or data.Mode(data.Append)",
+			op, dir, len(existing), existing[0])
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	staging, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".writing-")
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			os.RemoveAll(staging)
+		}
+	}()
+	prefix := randomPrefix()
+	var seq atomic.Int64
+	x := &node{kind: nodeMap, label: "Write"}
+	x.newStage = func(any) (stage, error) {
+		return &writeStage{dir: staging, prefix: prefix, ext: ext, seq: &seq, cfg: cfg, open: open}, nil
+	}
+	plan := x
+	plan.input = d.n
+	_, err = d.execute(plan, func(r BlockRef) (bool, error) {
+		ray.Release(r.Ref)
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, dir, err)
+	}
+	if err := commit(staging, dir, cfg.mode); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	committed = true
+	return nil
+}
+
+func randomPrefix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// folderFiles lists the files under dir (none if it does not exist).
+func folderFiles(dir string) ([]string, error) {
+	fi, err := os.Stat(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%q exists and is not a folder", dir)
+	}
+	var files []string
+	err = filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	})
+	sort.Strings(files)
+	return files, err
+}
+
+// commit moves the staged files into place: a rename of the folder when
+// the target is new, else file by file (append) or a swap (overwrite).
+func commit(staging, dir string, mode WriteMode) error {
+	existing, err := folderFiles(dir)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		return os.Rename(staging, dir)
+	}
+	if mode == Overwrite && len(existing) > 0 {
+		old := staging + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+		if err := os.Rename(staging, dir); err != nil {
+			_ = os.Rename(old, dir)
+			return err
+		}
+		return os.RemoveAll(old)
+	}
+	// Append (or an empty folder): move each staged file in.
+	var moved []string
+	err = filepath.WalkDir(staging, func(p string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(staging, p)
+		dst := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(p, dst); err != nil {
+			return err
+		}
+		moved = append(moved, dst)
+		return nil
+	})
+	if err != nil {
+		for _, m := range moved {
+			os.Remove(m)
+		}
+		return err
+	}
+	return os.RemoveAll(staging)
+}
+
+// writeStage is the Write operator fused at the end of the last tasks:
+// each task writes its own files into the staging folder.
+type writeStage struct {
+	dir, prefix, ext string
+	seq              *atomic.Int64
+	cfg              writeConfig
+	open             newFileWriter
+	files            map[string]*openFile // by partition folder
+}
+
+type openFile struct {
+	w    fileWriter
+	rows int64
+}
+
+func (s *writeStage) process(ctx context.Context, rec arrow.RecordBatch, _ emitFn) error {
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	if s.files == nil {
+		s.files = map[string]*openFile{}
+	}
+	if len(s.cfg.partitions) == 0 {
+		return s.writeTo(ctx, "", rec)
+	}
+	parts, err := splitByPartition(ctx, rec, s.cfg.partitions)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if err := s.writeTo(ctx, p.folder, p.rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *writeStage) writeTo(_ context.Context, folder string, rec arrow.RecordBatch) error {
+	for rec.NumRows() > 0 {
+		f := s.files[folder]
+		if f == nil {
+			dir := filepath.Join(s.dir, folder)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			name := fmt.Sprintf("%s_%06d", s.prefix, s.seq.Add(1)-1)
+			if s.ext != "" {
+				name += "." + s.ext
+			}
+			w, err := s.open(filepath.Join(dir, name), rec.Schema(), s.cfg)
+			if err != nil {
+				return err
+			}
+			f = &openFile{w: w}
+			s.files[folder] = f
+		}
+		part := rec
+		if s.cfg.rowsPerFile > 0 && f.rows+rec.NumRows() > s.cfg.rowsPerFile {
+			part = rec.NewSlice(0, s.cfg.rowsPerFile-f.rows)
+		}
+		if err := f.w.write(part); err != nil {
+			return err
+		}
+		f.rows += part.NumRows()
+		rec = rec.NewSlice(part.NumRows(), rec.NumRows())
+		if s.cfg.rowsPerFile > 0 && f.rows >= s.cfg.rowsPerFile {
+			if err := f.w.close(); err != nil {
+				return err
+			}
+			delete(s.files, folder)
+		}
+	}
+	return nil
+}
+
+func (s *writeStage) flush(context.Context, emitFn) error {
+	var errs []error
+	keys := make([]string, 0, len(s.files))
+	for k := range s.files {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		errs = append(errs, s.files[k].w.close())
+	}
+	s.files = nil
+	return errors.Join(errs...)
+}
+
+type partitionPart struct {
+	folder string
+	rec    arrow.RecordBatch
+}
+
+// splitByPartition groups a record's rows by the values of the partition
+// columns, dropping those columns.
+func splitByPartition(ctx context.Context, rec arrow.RecordBatch, cols []string) ([]partitionPart, error) {
+	idx := make([]int, len(cols))
+	for i, c := range cols {
+		f := rec.Schema().FieldIndices(c)
+		if len(f) == 0 {
+			return nil, &ColumnError{Column: c, Available: schemaNames(rec.Schema())}
+		}
+		idx[i] = f[0]
+	}
+	groups := map[string][]int64{}
+	var order []string
+	for r := 0; r < int(rec.NumRows()); r++ {
+		parts := make([]string, len(cols))
+		for i, c := range idx {
+			v := "__HIVE_DEFAULT_PARTITION__"
+			if col := rec.Column(c); !col.IsNull(r) {
+				v = col.ValueStr(r)
+			}
+			parts[i] = cols[i] + "=" + escapePartition(v)
+		}
+		key := filepath.Join(parts...)
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], int64(r))
+	}
+	keep := make([]string, 0, rec.NumCols())
+	for _, n := range schemaNames(rec.Schema()) {
+		if !contains(cols, n) {
+			keep = append(keep, n)
+		}
+	}
+	base, err := selectRecord(rec, keep)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]partitionPart, 0, len(order))
+	for _, k := range order {
+		b := array.NewInt64Builder(mem)
+		b.AppendValues(groups[k], nil)
+		take := b.NewArray()
+		cols := make([]arrow.Array, base.NumCols())
+		for i, c := range base.Columns() {
+			if cols[i], err = compute.TakeArray(ctx, c, take); err != nil {
+				return nil, fmt.Errorf("partition %s: %w", k, err)
+			}
+		}
+		out = append(out, partitionPart{folder: k, rec: array.NewRecordBatch(base.Schema(), cols, int64(take.Len()))})
+	}
+	return out, nil
+}
+
+func escapePartition(v string) string {
+	r := strings.NewReplacer("/", "%2F", "\\", "%5C", "=", "%3D", "\n", "%0A")
+	return r.Replace(v)
+}
+
+// parquetFile writes one Parquet file (tensor columns keep their type for
+// pyarrow through the ARROW:schema metadata).
+type parquetFile struct {
+	f *os.File
+	w *tensor.ParquetWriter
+}
+
+func newParquetFile(path string, s *arrow.Schema, cfg writeConfig) (fileWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	props := parquet.NewWriterProperties(parquet.WithCompression(cfg.compression), parquet.WithStats(true),
+		parquet.WithMaxRowGroupLength(1<<20), parquet.WithAllocator(mem))
+	w, err := tensor.NewParquetWriter(f, s, props, mem)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &parquetFile{f: f, w: w}, nil
+}
+
+func (p *parquetFile) write(rec arrow.RecordBatch) error { return p.w.Write(rec) }
+func (p *parquetFile) close() error {
+	err := p.w.Close()
+	if cerr := p.f.Close(); err == nil && cerr != nil && !errors.Is(cerr, os.ErrClosed) {
+		err = cerr
+	}
+	return err
+}
+
+type csvFile struct {
+	f  *os.File
+	bw *bufio.Writer
+	w  *arrowcsv.Writer
+}
+
+func newCSVFile(path string, s *arrow.Schema) (fileWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	return &csvFile{f: f, bw: bw, w: arrowcsv.NewWriter(bw, s, arrowcsv.WithHeader(true), arrowcsv.WithNullWriter(""))}, nil
+}
+
+func (c *csvFile) write(rec arrow.RecordBatch) error { return c.w.Write(rec) }
+func (c *csvFile) close() error {
+	c.w.Flush()
+	err := c.w.Error()
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if cerr := c.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type jsonFile struct {
+	f  *os.File
+	bw *bufio.Writer
+}
+
+func newJSONFile(path string) (fileWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &jsonFile{f: f, bw: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+func (j *jsonFile) write(rec arrow.RecordBatch) error {
+	names := schemaNames(rec.Schema())
+	for r := 0; r < int(rec.NumRows()); r++ {
+		j.bw.WriteByte('{')
+		for c, n := range names {
+			if c > 0 {
+				j.bw.WriteByte(',')
+			}
+			k, _ := json.Marshal(n)
+			j.bw.Write(k)
+			j.bw.WriteByte(':')
+			v, err := json.Marshal(jsonable(valueAt(rec.Column(c), r)))
+			if err != nil {
+				return fmt.Errorf("column %q row %d: %w", n, r, err)
+			}
+			j.bw.Write(v)
+		}
+		j.bw.WriteString("}\n")
+	}
+	return nil
+}
+
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
+	case []byte:
+		return base64.StdEncoding.EncodeToString(x)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case image.Image:
+		return imageSummary(x)
+	}
+	return v
+}
+
+func (j *jsonFile) close() error {
+	err := j.bw.Flush()
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// imageFiles writes one image file per row.
+type imageFiles struct {
+	base   string
+	column string
+	cfg    writeConfig
+	n      int
+	mu     sync.Mutex
+}
+
+func (w *imageFiles) write(rec arrow.RecordBatch) error {
+	b := batchOf(rec)
+	imgs := b.Images(w.column)
+	var names []string
+	if w.cfg.nameColumn != "" {
+		names = b.Strings(w.cfg.nameColumn)
+	}
+	ext := w.cfg.imageFormat
+	for i, img := range imgs {
+		if img == nil {
+			continue
+		}
+		name := fmt.Sprintf("%s_%06d.%s", w.base, w.n, ext)
+		if names != nil {
+			name = filepath.Join(filepath.Dir(w.base), sanitizeName(names[i])+"."+ext)
+		}
+		w.n++
+		f, err := os.Create(name)
+		if err != nil {
+			return err
+		}
+		err = tensor.Encode(f, img, ext)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (w *imageFiles) close() error { return nil }
+
+func sanitizeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 {
+			return '_'
+		}
+		return r
+	}, s)
+}
