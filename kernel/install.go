@@ -265,12 +265,13 @@ const prewarmProgram = `package main
 import (
 	"fmt"
 
+	"github.com/goray-dev/goray/raylib/data"
 	"github.com/goray-dev/goray/raylib/display"
 	"github.com/goray-dev/goray/raylib/ray"
 	"github.com/janpfeifer/gonb/gonbui"
 )
 
 func main() {
-	fmt.Println(ray.IsInitialized(), gonbui.IsNotebook, display.Show)
+	fmt.Println(ray.IsInitialized(), gonbui.IsNotebook, display.Show, data.Range)
 }
 `

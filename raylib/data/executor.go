@@ -468,6 +468,7 @@ func (ex *execution) launch(st *opState) {
 	}
 	go func() {
 		outs, err := ray.Get(ref)
+		ray.Release(ref) // the task's list of blocks; the blocks live on
 		ex.events <- taskDone{op: st, seq: seq, in: it, outs: outs, err: err, start: start, end: time.Now(),
 			actor: slot, stopped: st.ctx.Err() != nil}
 	}()
@@ -629,6 +630,7 @@ func (ex *execution) runRepartition(st *opState) {
 	ref := task.Remote(in, parts)
 	go func() {
 		outs, err := ray.Get(ref)
+		ray.Release(ref)
 		ex.events <- taskDone{op: st, in: item{refs: in, owned: true}, outs: outs, err: err, start: start, end: time.Now()}
 	}()
 }

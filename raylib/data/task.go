@@ -71,7 +71,15 @@ func (in *taskInput) files() []string {
 // runTask is the body of every map task and actor call: it feeds the input
 // through the stages and stores the output as blocks of at most maxBlock
 // bytes.
-func runTask(ctx context.Context, in taskInput, udf any) ([]BlockRef, error) {
+func runTask(ctx context.Context, in taskInput, udf any) (refs []BlockRef, err error) {
+	// A panic anywhere in the task (not only in the UDF) fails the task
+	// with an error naming the operator and the input; it must not kill
+	// the actor that runs it.
+	defer func() {
+		if r := recover(); r != nil {
+			refs, err = nil, &UDFError{Operator: in.op, Block: in.describe(), Err: fmt.Errorf("panic: %v", r)}
+		}
+	}()
 	stages := make([]stage, len(in.stages))
 	for i, f := range in.stages {
 		s, err := f(udf)
@@ -92,7 +100,7 @@ func runTask(ctx context.Context, in taskInput, udf any) ([]BlockRef, error) {
 			return s.process(ctx, rec, next)
 		}
 	}
-	err := feed(ctx, in, emits[0])
+	err = feed(ctx, in, emits[0])
 	if err == nil {
 		for i, s := range stages {
 			if err = s.flush(ctx, emits[i+1]); err != nil {
