@@ -18,7 +18,7 @@ LAB_PORT ?= 8888
 # JupyterLab refuses to run as root unless told; containers often are root.
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: all lab test vet fmt-check go-test notebook-test py-test e2e-test examples bench bench-core bench-kernel \
+.PHONY: all lab test vet fmt-check go-test notebook-test py-test e2e-test examples bench bench-core bench-kernel bench-data \
 	venv tools kernel-install chromium node-deps clean help
 
 all: test
@@ -28,6 +28,7 @@ help:
 	@echo "make test        go vet, gofmt check, go test -race, examples"
 	@echo "make bench       every side-by-side benchmark (needs the venv; not in CI)"
 	@echo "make bench-core  tasks, actor calls, put/get and wait against Ray 2.60"
+	@echo "make bench-data  Dataset pipelines against Ray Data 2.60 and DuckDB 2.0"
 
 ## lab: the main job: JupyterLab with the goray kernel, opened on
 ## notebooks/VHOL.ipynb. Its root is the repository, so the notebooks'
@@ -65,7 +66,8 @@ fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-go-test: tools
+# The venv gives the interop tests pyarrow and DuckDB, the reference readers.
+go-test: tools venv
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 ## notebook-test: the lab's notebooks through goray's own headless runner.
@@ -101,7 +103,7 @@ $(VENV)/.installed: requirements.txt
 	$(VENV_PY) -m pip install -q -r requirements.txt
 	touch $@
 
-bench: bench-core bench-kernel
+bench: bench-core bench-kernel bench-data
 
 bench-core: venv
 	$(GO) run ./bench/core -python $(VENV_PY)
@@ -109,6 +111,19 @@ bench-core: venv
 ## bench-kernel: cell latency of the goray kernel against the plain gonb kernel.
 bench-kernel: tools
 	$(GO) run ./bench/kernel -bin $(BIN)
+
+## bench-data: Dataset jobs (Parquet map/write, 1 GB CSV filter+count, a
+## pipeline 10x its memory budget) with goray, Ray Data and DuckDB in one run.
+BENCH_DATA ?= $(CURDIR)/bench/out/data
+bench-data: venv
+	@mkdir -p bench/out
+	$(VENV_PY) bench/data/gen.py $(BENCH_DATA)
+	$(GO) build -o bench/out/bench-data ./bench/data
+	{ for job in a b c; do \
+		bench/out/bench-data -data $(BENCH_DATA) -job $$job || exit 1; \
+		for engine in ray duckdb; do $(VENV_PY) bench/data/peer.py --job $$job --engine $$engine --data $(BENCH_DATA) || exit 1; done; \
+	done; } | tee bench/out/data.jsonl | $(VENV_PY) bench/data/compare.py
+	$(GO) run ./bench/parquetlibs -dir $(BENCH_DATA)/parquetlibs
 
 clean:
 	rm -rf $(VENV) bin bench/out tests/e2e/node_modules tests/e2e/out

@@ -16,11 +16,11 @@ package main
 import (
 	"encoding/json"
 	"flag"
-	"fmt"
 	"log"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +43,7 @@ func main() {
 	job := flag.String("job", "a", "a, b or c")
 	repeat := flag.Int("repeat", 3, "timed runs after a warm-up (best is reported); job c runs once")
 	budgetMB := flag.Int64("budget-mb", 200, "memory budget of job c")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed runs here")
 	flag.Parse()
 	log.SetFlags(0)
 	dc := data.Current()
@@ -98,6 +99,16 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	best := time.Duration(1<<63 - 1)
 	var rows int64
 	for range *repeat {
@@ -115,7 +126,9 @@ func main() {
 		r.BudgetMB = float64(*budgetMB)
 	}
 	_ = ray.Shutdown()
-	json.NewEncoder(os.Stdout).Encode(r)
+	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
+		log.Print(err)
+	}
 }
 
 // peakRSSMB reads the process's high-water resident set size.
@@ -138,4 +151,3 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-var _ = fmt.Sprint

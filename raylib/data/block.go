@@ -3,6 +3,7 @@ package data
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -137,6 +138,14 @@ type BlockMetadata struct {
 	SizeBytes  int64
 	Schema     *arrow.Schema
 	InputFiles []string
+	// Exec is the work of the task that made the block; a task making
+	// several blocks reports it on its first.
+	Exec ExecStats
+}
+
+// ExecStats is the wall and CPU time of a task.
+type ExecStats struct {
+	Wall, CPU time.Duration
 }
 
 // BlockRef is a block in the object store with its metadata, as the

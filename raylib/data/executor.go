@@ -233,6 +233,16 @@ func (ex *execution) addActor(st *opState) error {
 	return nil
 }
 
+// taskCPUs is what one task of a task-pool operator holds: 1 CPU unless
+// set, and never less than a sliver, so the executor's slot count stays
+// finite.
+func taskCPUs(c mapConfig) float64 {
+	if c.numCPUs == 0 {
+		return 1
+	}
+	return max(c.numCPUs, 1e-3)
+}
+
 func taskOptions(c mapConfig) []ray.Option {
 	var opts []ray.Option
 	cpus := c.numCPUs
@@ -329,7 +339,8 @@ func (ex *execution) schedule() {
 			}
 			switch st.op.kind {
 			case physLimit:
-				ex.runLimit(st)
+				// Blocks it passes on are new input downstream.
+				again = ex.runLimit(st) || again
 			case physRepart:
 				ex.runRepartition(st)
 			case physMap:
@@ -371,14 +382,8 @@ func (ex *execution) canLaunch(st *opState) bool {
 			}
 		}
 	} else {
-		cpus := max(cfg.numCPUs, 0)
-		if cfg.numCPUs == 0 {
-			cpus = 1
-		}
-		limit := int(math.Max(1, math.Floor(ex.cpus/math.Max(cpus, 1e-9))))
-		if cpus == 0 {
-			limit = int(2 * ex.cpus)
-		}
+		cpus := taskCPUs(cfg)
+		limit := int(math.Max(1, math.Floor(ex.cpus/cpus)))
 		if cfg.concurrency > 0 {
 			limit = cfg.concurrency
 		}
@@ -460,10 +465,7 @@ func (ex *execution) launch(st *opState) {
 		slot.inFlight++
 		ref = ray.Call1Ctx(slot.handle, (*poolWorker).run, in)
 	} else {
-		ex.usedCPU += max(st.op.cfg.numCPUs, 0)
-		if st.op.cfg.numCPUs == 0 {
-			ex.usedCPU++
-		}
+		ex.usedCPU += taskCPUs(st.op.cfg)
 		ref = st.task.Remote(in)
 	}
 	go func() {
@@ -479,12 +481,8 @@ func (ex *execution) handle(ev taskDone) {
 	st.active--
 	if ev.actor != nil {
 		ev.actor.inFlight--
-	} else {
-		cpus := st.op.cfg.numCPUs
-		if cpus == 0 {
-			cpus = 1
-		}
-		ex.usedCPU -= cpus
+	} else if st.op.kind == physMap {
+		ex.usedCPU -= taskCPUs(st.op.cfg)
 	}
 	st.stats.taskTime += ev.end.Sub(ev.start)
 	st.stats.lastEnd = ev.end
@@ -503,6 +501,7 @@ func (ex *execution) handle(ev taskDone) {
 	var outBytes int64
 	for _, r := range ev.outs {
 		outBytes += r.Meta.SizeBytes
+		st.stats.CPUTime += r.Meta.Exec.CPU
 	}
 	n := float64(st.stats.Tasks - st.active)
 	st.outBytesPerTask += (float64(outBytes) - st.outBytesPerTask) / math.Max(n, 1)
@@ -548,8 +547,9 @@ func (ex *execution) emit(st *opState, outs []BlockRef) {
 	}
 }
 
-func (ex *execution) runLimit(st *opState) {
+func (ex *execution) runLimit(st *opState) (moved bool) {
 	for len(st.queue) > 0 {
+		moved = true
 		it := st.queue[0]
 		st.queue = st.queue[1:]
 		st.queueBytes -= it.bytes()
@@ -567,7 +567,7 @@ func (ex *execution) runLimit(st *opState) {
 				cut, err := sliceBlock(r, st.left)
 				if err != nil {
 					ex.fail(fmt.Errorf("%s: %w", st.name, err))
-					return
+					return false
 				}
 				if it.owned {
 					ray.Release(r.Ref)
@@ -584,6 +584,7 @@ func (ex *execution) runLimit(st *opState) {
 		}
 		st.inputsDone = true
 	}
+	return moved
 }
 
 // stop ends an operator early: queued inputs are dropped and running

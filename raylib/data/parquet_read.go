@@ -299,7 +299,8 @@ func rowGroupStats(rg *metadata.RowGroupMetaData, s *arrow.Schema) func(string) 
 		if err != nil || st == nil {
 			return expr.Stats{}, false
 		}
-		out := expr.Stats{HasMinMax: st.HasMinMax(), NullCount: st.NullCount(), NumValues: st.NumValues()}
+		out := expr.Stats{HasMinMax: st.HasMinMax(), HasNullCount: st.HasNullCount(), NullCount: st.NullCount(),
+			NumValues: st.NumValues(), Type: t}
 		if !st.HasMinMax() {
 			return out, true
 		}

@@ -17,6 +17,7 @@ type OperatorStats struct {
 	Bytes    int64
 	Wall     time.Duration // first task start to last task end
 	TaskTime time.Duration // summed over tasks: the work done, across cores
+	CPUTime  time.Duration // CPU time of the tasks' threads (Linux)
 
 	blockRows  []int64
 	firstStart time.Time
@@ -42,8 +43,12 @@ func (s *Stats) String() string {
 	for i, op := range s.Operators {
 		fmt.Fprintf(&b, "Operator %d %s: %d tasks executed, %d blocks produced in %s\n", i+1, op.Name,
 			op.Tasks, op.Blocks, seconds(op.Wall))
-		fmt.Fprintf(&b, "* Task time: %s in all, %s per task\n", seconds(op.TaskTime),
+		fmt.Fprintf(&b, "* Task wall time: %s in all, %s per task\n", seconds(op.TaskTime),
 			seconds(op.TaskTime/time.Duration(max(op.Tasks, 1))))
+		if op.CPUTime > 0 {
+			fmt.Fprintf(&b, "* Task CPU time: %s in all, %s per task\n", seconds(op.CPUTime),
+				seconds(op.CPUTime/time.Duration(max(op.Tasks, 1))))
+		}
 		if len(op.blockRows) > 0 {
 			r := slices.Clone(op.blockRows)
 			slices.Sort(r)

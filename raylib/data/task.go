@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -72,6 +74,15 @@ func (in *taskInput) files() []string {
 // through the stages and stores the output as blocks of at most maxBlock
 // bytes.
 func runTask(ctx context.Context, in taskInput, udf any) (refs []BlockRef, err error) {
+	// The task's CPU time is its thread's: keep the goroutine on one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0, wall0 := threadCPU(), time.Now()
+	defer func() {
+		if len(refs) > 0 {
+			refs[0].Meta.Exec = ExecStats{Wall: time.Since(wall0), CPU: threadCPU() - cpu0}
+		}
+	}()
 	// A panic anywhere in the task (not only in the UDF) fails the task
 	// with an error naming the operator and the input; it must not kill
 	// the actor that runs it.

@@ -451,8 +451,17 @@ func newParquetFile(path string, s *arrow.Schema, cfg writeConfig) (fileWriter, 
 	if err != nil {
 		return nil, err
 	}
-	props := parquet.NewWriterProperties(parquet.WithCompression(cfg.compression), parquet.WithStats(true),
-		parquet.WithMaxRowGroupLength(1<<20), parquet.WithAllocator(mem))
+	// Dictionary encoding pays off for strings with repeats; on numeric
+	// columns of distinct values it only costs hashing time (most of a
+	// write of random floats), so it is on for string columns only.
+	popts := []parquet.WriterProperty{parquet.WithCompression(cfg.compression), parquet.WithStats(true),
+		parquet.WithMaxRowGroupLength(1 << 20), parquet.WithAllocator(mem), parquet.WithDictionaryDefault(false)}
+	for _, f := range s.Fields() {
+		if isStringy(f.Type) {
+			popts = append(popts, parquet.WithDictionaryFor(f.Name, true))
+		}
+	}
+	props := parquet.NewWriterProperties(popts...)
 	w, err := tensor.NewParquetWriter(f, s, props, mem)
 	if err != nil {
 		f.Close()
