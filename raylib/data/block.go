@@ -153,6 +153,8 @@ type ExecStats struct {
 type BlockRef struct {
 	Ref  ray.ObjectRef[*Block]
 	Meta BlockMetadata
+
+	owned bool // made by an execution, which frees it once consumed
 }
 
 // Get fetches the block from the object store.

@@ -54,7 +54,7 @@ func (d *Dataset) blocks(plan *node, each func(*Block) (bool, error)) error {
 		if err != nil {
 			return false, err
 		}
-		ray.Release(r.Ref) // the caller holds the block itself now
+		releaseRefs([]BlockRef{r}) // the caller holds the block itself now
 		return each(b)
 	})
 	return err
@@ -174,7 +174,7 @@ func (d *Dataset) Count() (int64, error) {
 	var rows int64
 	_, err := d.execute(countPlan(d.n), func(r BlockRef) (bool, error) {
 		rows += r.Meta.NumRows
-		ray.Release(r.Ref)
+		releaseRefs([]BlockRef{r})
 		return true, nil
 	})
 	return rows, err
@@ -192,7 +192,7 @@ func (d *Dataset) Schema() (*Schema, error) {
 	var s *arrow.Schema
 	_, err := d.internal(d.Limit(1)).execute(nil, func(r BlockRef) (bool, error) {
 		s = r.Meta.Schema
-		ray.Release(r.Ref)
+		releaseRefs([]BlockRef{r})
 		return false, nil
 	})
 	if err != nil {
@@ -246,15 +246,17 @@ func (s *Schema) String() string {
 // IterRows yields every row; breaking out of the loop stops the execution.
 func (d *Dataset) IterRows() iter.Seq2[Row, error] {
 	return func(yield func(Row, error) bool) {
+		stopped := false
 		err := d.blocks(nil, func(b *Block) (bool, error) {
 			for _, r := range recordRows(b.rec, 0, int(b.NumRows())) {
 				if !yield(r, nil) {
+					stopped = true
 					return false, nil
 				}
 			}
 			return true, nil
 		})
-		if err != nil {
+		if err != nil && !stopped {
 			yield(nil, err)
 		}
 	}
@@ -349,9 +351,14 @@ func (d *Dataset) IterBatches(opts ...IterOption) iter.Seq2[*Batch, error] {
 func (d *Dataset) ToArrow() (arrow.RecordBatch, error) {
 	var recs []arrow.RecordBatch
 	var where []string
-	err := d.blocks(nil, func(b *Block) (bool, error) {
+	_, err := d.execute(nil, func(r BlockRef) (bool, error) {
+		b, err := r.Get()
+		if err != nil {
+			return false, err
+		}
+		releaseRefs([]BlockRef{r})
 		recs = append(recs, b.rec)
-		where = append(where, fmt.Sprintf("block %d", len(where)))
+		where = append(where, blockWhere(len(where), r.Meta))
 		return true, nil
 	})
 	if err != nil {
@@ -404,7 +411,7 @@ func (d *Dataset) Materialize() (*MaterializedDataset, error) {
 		where := make([]string, 0, len(refs))
 		for i, r := range refs {
 			schemas = append(schemas, r.Meta.Schema)
-			where = append(where, fmt.Sprintf("block %d", i))
+			where = append(where, blockWhere(i, r.Meta))
 		}
 		if schema, err = unifySchemas(schemas, where); err != nil {
 			releaseRefs(refs)
@@ -412,6 +419,9 @@ func (d *Dataset) Materialize() (*MaterializedDataset, error) {
 		}
 	} else {
 		schema = d.n.knownSchema()
+	}
+	for i := range refs {
+		refs[i].owned = false // the materialized dataset's now, until Release
 	}
 	n := &node{kind: nodeBlocks, blocks: refs, schema: schema, label: "FromBlocks"}
 	md := &MaterializedDataset{Dataset: &Dataset{n: n, ctx: d.ctx, dc: d.dc, id: newDatasetID()}}
@@ -442,11 +452,24 @@ func (m *MaterializedDataset) Blocks() []BlockRef { return append([]BlockRef(nil
 
 // Release frees the blocks from the object store; the dataset must not
 // be used afterwards.
-func (m *MaterializedDataset) Release() { releaseRefs(m.n.blocks) }
+func (m *MaterializedDataset) Release() {
+	for _, b := range m.n.blocks {
+		ray.Release(b.Ref)
+	}
+}
 
 // String is the dataset as Ray prints it:
 // MaterializedDataset(num_blocks=1, num_rows=4500000, schema={...}).
 func (m *MaterializedDataset) String() string {
 	return fmt.Sprintf("MaterializedDataset(num_blocks=%d, num_rows=%d, schema=%s)", m.NumBlocks(),
 		m.n.knownRows(), schemaString(m.n.knownSchema()))
+}
+
+// blockWhere names a block in an error: its index and the files it came
+// from.
+func blockWhere(i int, m BlockMetadata) string {
+	if len(m.InputFiles) == 0 {
+		return fmt.Sprintf("block %d", i)
+	}
+	return fmt.Sprintf("block %d (from %s)", i, strings.Join(m.InputFiles, ", "))
 }

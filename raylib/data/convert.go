@@ -107,11 +107,12 @@ func anysToArray(vs []any) (arrow.Array, error) {
 			if v == nil {
 				b.AppendNull()
 			} else {
-				x, _ := toFloat(v)
-				b.Append(int64(x))
+				b.Append(toInt64(v))
 			}
 		}
 		return b.NewArray(), nil
+	case "object":
+		return structFromAny(vs)
 	case "float":
 		b := array.NewFloat64Builder(mem)
 		for _, v := range vs {
@@ -192,8 +193,123 @@ func goKind(v any) string {
 		return "time"
 	case image.Image:
 		return "image"
+	case *jsonObject, map[string]any, Row:
+		return "object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// toInt64 converts an integer of any Go type exactly (uint64 above the
+// int64 range wraps, as a cast does).
+func toInt64(v any) int64 {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case int64:
+		return x
+	case uint:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint64:
+		return int64(x)
+	}
+	return 0
+}
+
+// jsonObject is a JSON object with its keys in file order.
+type jsonObject struct {
+	keys []string
+	vals map[string]any
+}
+
+// objectFields returns an object value's keys (in order) and values.
+func objectFields(v any) ([]string, map[string]any) {
+	switch x := v.(type) {
+	case *jsonObject:
+		return x.keys, x.vals
+	case map[string]any:
+		return sortedKeys(x), x
+	case Row:
+		return sortedKeys(x), x
+	}
+	return nil, nil
+}
+
+func sortedKeys[M ~map[string]any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// structFromAny builds a struct column from objects; fields are ordered
+// as first seen, and a field an object lacks is null in its row.
+func structFromAny(vs []any) (arrow.Array, error) {
+	var names []string
+	seen := map[string]bool{}
+	for _, v := range vs {
+		keys, _ := objectFields(v)
+		for _, k := range keys {
+			if !seen[k] {
+				seen[k] = true
+				names = append(names, k)
+			}
+		}
+	}
+	fields := make([]arrow.Field, len(names))
+	children := make([]arrow.ArrayData, len(names))
+	for i, n := range names {
+		col := make([]any, len(vs))
+		for j, v := range vs {
+			if _, m := objectFields(v); m != nil {
+				col[j] = m[n]
+			}
+		}
+		arr, err := anysToArray(col)
+		if err != nil {
+			return nil, fmt.Errorf("field %q: %w", n, err)
+		}
+		fields[i] = arrow.Field{Name: n, Type: arr.DataType(), Nullable: true}
+		children[i] = arr.Data()
+	}
+	valid := make([]bool, len(vs))
+	nulls := 0
+	for j, v := range vs {
+		valid[j] = v != nil
+		if v == nil {
+			nulls++
+		}
+	}
+	data := array.NewData(arrow.StructOf(fields...), len(vs), []*memory.Buffer{validityBuffer(valid, nulls)},
+		children, nulls, 0)
+	return array.NewStructData(data), nil
+}
+
+// validityBuffer is an Arrow validity bitmap, or nil when nothing is null.
+func validityBuffer(valid []bool, nulls int) *memory.Buffer {
+	if nulls == 0 {
+		return nil
+	}
+	bits := make([]byte, (len(valid)+7)/8)
+	for i, ok := range valid {
+		if ok {
+			bits[i/8] |= 1 << (i % 8)
+		}
+	}
+	return memory.NewBufferBytes(bits)
 }
 
 func toFloat(v any) (float64, bool) {
@@ -255,7 +371,7 @@ func numberAt(c arrow.Array, i int) (float64, bool) {
 
 // valueAt reads element i of any array as the Go value a Row holds.
 func valueAt(c arrow.Array, i int) any {
-	if c.IsNull(i) {
+	if c.DataType().ID() == arrow.NULL || c.IsNull(i) {
 		return nil
 	}
 	switch a := c.(type) {
@@ -336,10 +452,19 @@ func list(a array.ListLike) arrow.Array {
 // first row that has them, in sorted key order within a row (Go maps have
 // no order), unless order names them.
 func rowsToRecord(rows []Row, order []string) (arrow.RecordBatch, error) {
-	names := append([]string(nil), order...)
+	present := map[string]bool{}
+	for _, r := range rows {
+		for k := range r {
+			present[k] = true
+		}
+	}
+	var names []string
 	seen := map[string]bool{}
-	for _, n := range names {
-		seen[n] = true
+	for _, n := range order {
+		if present[n] && !seen[n] {
+			names = append(names, n)
+			seen[n] = true
+		}
 	}
 	for _, r := range rows {
 		keys := make([]string, 0, len(r))

@@ -38,6 +38,13 @@ func NullValues(values ...string) ReadOption {
 	return func(r *readConfig) error { r.csv.opts.NullValues = append([]string{}, values...); return nil }
 }
 
+// StringsCanBeNull makes the null spellings apply to CSV string columns
+// too (by default, as in pyarrow, a string column has no nulls: an empty
+// field is the empty string).
+func StringsCanBeNull() ReadOption {
+	return func(r *readConfig) error { r.csv.opts.StringsCanBeNull = true; return nil }
+}
+
 // ReadCSV reads CSV files (a file, a folder, a glob, more with Paths).
 // Types are inferred per file from a sample, as pyarrow does; large files
 // without quotes are split into byte ranges read in parallel. The schema

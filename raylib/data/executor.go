@@ -14,9 +14,8 @@ import (
 
 // item is an operator's unit of input: a read task or a bundle of blocks.
 type item struct {
-	read  *readTask
-	refs  []BlockRef
-	owned bool // the executor made these blocks and may free them once used
+	read *readTask
+	refs []BlockRef
 }
 
 func (it item) rows() int64 {
@@ -54,6 +53,9 @@ type opState struct {
 
 	task   *ray.Task1[taskInput, []BlockRef] // set for task pools
 	actors []*actorSlot                      // set for actor pools
+	// calls are the actor calls in flight: an actor call does not inherit
+	// the operator's context, so stopping cancels them one by one.
+	calls map[int]ray.ObjectRef[[]BlockRef]
 
 	// limit
 	left int64
@@ -439,7 +441,6 @@ func (st *opState) nextInput() item {
 			nx := st.queue[0]
 			st.queue = st.queue[1:]
 			it.refs = append(it.refs, nx.refs...)
-			it.owned = it.owned && nx.owned
 		}
 	}
 	st.queueBytes -= it.bytes()
@@ -464,6 +465,10 @@ func (ex *execution) launch(st *opState) {
 		slot = ex.freeActor(st)
 		slot.inFlight++
 		ref = ray.Call1Ctx(slot.handle, (*poolWorker).run, in)
+		if st.calls == nil {
+			st.calls = map[int]ray.ObjectRef[[]BlockRef]{}
+		}
+		st.calls[seq] = ref
 	} else {
 		ex.usedCPU += taskCPUs(st.op.cfg)
 		ref = st.task.Remote(in)
@@ -479,6 +484,7 @@ func (ex *execution) launch(st *opState) {
 func (ex *execution) handle(ev taskDone) {
 	st := ev.op
 	st.active--
+	delete(st.calls, ev.seq)
 	if ev.actor != nil {
 		ev.actor.inFlight--
 	} else if st.op.kind == physMap {
@@ -495,7 +501,7 @@ func (ex *execution) handle(ev taskDone) {
 		ex.fail(fmt.Errorf("%s: %w", st.name, ev.err))
 		return
 	}
-	if ex.dc.EagerFree && ev.in.owned {
+	if ex.dc.EagerFree {
 		releaseRefs(ev.in.refs)
 	}
 	var outBytes int64
@@ -538,7 +544,7 @@ func (ex *execution) emit(st *opState, outs []BlockRef) {
 		st.stats.blockRows = append(st.stats.blockRows, r.Meta.NumRows)
 		if st.idx+1 < len(ex.ops) {
 			nx := ex.ops[st.idx+1]
-			nx.queue = append(nx.queue, item{refs: []BlockRef{r}, owned: true})
+			nx.queue = append(nx.queue, item{refs: []BlockRef{r}})
 			nx.queueBytes += r.Meta.SizeBytes
 		} else {
 			ex.final = append(ex.final, r)
@@ -556,9 +562,7 @@ func (ex *execution) runLimit(st *opState) (moved bool) {
 		for _, r := range it.refs {
 			switch {
 			case st.left <= 0:
-				if it.owned {
-					ray.Release(r.Ref)
-				}
+				releaseRefs([]BlockRef{r})
 				continue
 			case r.Meta.NumRows <= st.left:
 				st.left -= r.Meta.NumRows
@@ -569,9 +573,7 @@ func (ex *execution) runLimit(st *opState) (moved bool) {
 					ex.fail(fmt.Errorf("%s: %w", st.name, err))
 					return false
 				}
-				if it.owned {
-					ray.Release(r.Ref)
-				}
+				releaseRefs([]BlockRef{r})
 				st.left = 0
 				ex.emit(st, []BlockRef{cut})
 			}
@@ -594,14 +596,19 @@ func (ex *execution) stop(st *opState) {
 		return
 	}
 	for _, it := range st.queue {
-		if it.owned {
-			releaseRefs(it.refs)
-		}
+		releaseRefs(it.refs)
 	}
 	st.queue, st.queueBytes = nil, 0
 	st.inputsDone = true
 	st.cancel()
+	st.cancelCalls()
 	st.finished = st.active == 0
+}
+
+func (st *opState) cancelCalls() {
+	for _, ref := range st.calls {
+		_ = ray.Cancel(ref, false, false)
+	}
 }
 
 func sliceBlock(r BlockRef, rows int64) (BlockRef, error) {
@@ -632,7 +639,7 @@ func (ex *execution) runRepartition(st *opState) {
 	go func() {
 		outs, err := ray.Get(ref)
 		ray.Release(ref)
-		ex.events <- taskDone{op: st, in: item{refs: in, owned: true}, outs: outs, err: err, start: start, end: time.Now()}
+		ex.events <- taskDone{op: st, in: item{refs: in}, outs: outs, err: err, start: start, end: time.Now()}
 	}()
 }
 
@@ -684,6 +691,9 @@ func (ex *execution) report() {
 // finishes the progress display and stats.
 func (ex *execution) shutdown() {
 	ex.cancel()
+	for _, st := range ex.ops {
+		st.cancelCalls()
+	}
 	// Tasks see the cancellation; a UDF that ignores it is abandoned
 	// after a grace period rather than holding the consumer.
 	grace := time.After(5 * time.Second)
@@ -706,9 +716,7 @@ func (ex *execution) shutdown() {
 			releaseRefs(outs)
 		}
 		for _, it := range st.queue {
-			if it.owned {
-				releaseRefs(it.refs)
-			}
+			releaseRefs(it.refs)
 		}
 		releaseRefs(st.collected)
 		st.stats.Wall = st.stats.lastEnd.Sub(st.stats.firstStart)
@@ -735,7 +743,7 @@ func (ex *execution) Close() {
 	ex.closed.Store(true)
 	ex.cancel()
 	for r := range ex.out {
-		ray.Release(r.Ref)
+		releaseRefs([]BlockRef{r})
 	}
 	<-ex.done
 }
@@ -750,8 +758,12 @@ func (ex *execution) Err() error {
 	return ex.err
 }
 
+// releaseRefs frees the blocks an execution made; blocks it was given (a
+// materialized dataset's) belong to their dataset and stay.
 func releaseRefs(refs []BlockRef) {
 	for _, r := range refs {
-		ray.Release(r.Ref)
+		if r.owned {
+			ray.Release(r.Ref)
+		}
 	}
 }

@@ -120,12 +120,15 @@ func tensorsFromAny(vs []any) (arrow.Array, error) {
 
 func listFromAny(vs []any) (arrow.Array, error) {
 	var flat []any
-	offsets := []int32{0}
+	offsets := make([]int32, 1, len(vs)+1)
 	valid := make([]bool, len(vs))
+	nulls := 0
 	for i, v := range vs {
 		if v != nil {
 			valid[i] = true
 			flat = append(flat, v.([]any)...)
+		} else {
+			nulls++
 		}
 		offsets = append(offsets, int32(len(flat)))
 	}
@@ -133,12 +136,9 @@ func listFromAny(vs []any) (arrow.Array, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := array.NewListBuilder(mem, vals.DataType())
-	defer b.Release()
-	b.AppendValues(offsets[:len(vs)], valid)
-	lb := b.NewListArray()
-	data := array.NewData(arrow.ListOf(vals.DataType()), len(vs), []*memory.Buffer{lb.Data().Buffers()[0], lb.Data().Buffers()[1]},
-		[]arrow.ArrayData{vals.Data()}, lb.NullN(), 0)
+	data := array.NewData(arrow.ListOf(vals.DataType()), len(vs),
+		[]*memory.Buffer{validityBuffer(valid, nulls), memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets))},
+		[]arrow.ArrayData{vals.Data()}, nulls, 0)
 	return array.NewListData(data), nil
 }
 

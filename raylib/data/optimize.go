@@ -18,6 +18,35 @@ func optimize(n *node) *node {
 		cp := *x
 		nodes[i] = &cp
 	}
+	// Projection and predicate pushdown into the read.
+	if nodes[0].kind == nodeRead {
+		rs := *nodes[0].read
+		for len(nodes) > 1 {
+			x := nodes[1]
+			if x.kind != nodeMap || x.cfg.pool != nil {
+				break
+			}
+			switch {
+			case x.selectCols != nil && rs.canProject && selectable(&rs, x.selectCols):
+				rs.columns = intersectOrdered(rs.columns, x.selectCols)
+			case x.filter != nil && rs.canFilter && filterColumnsKept(x.filter, rs.columns):
+				if rs.filter == nil {
+					rs.filter = x.filter
+				} else if both, err := expr.Parse("(" + rs.filter.Source() + ") and (" + x.filter.Source() + ")"); err == nil {
+					rs.filter = both
+				} else {
+					goto done
+				}
+			default:
+				goto done
+			}
+			nodes = append(nodes[:1], nodes[2:]...)
+		}
+	done:
+		src := *nodes[0]
+		src.read = &rs
+		nodes[0] = &src
+	}
 	// Limit pushdown: bubble each limit down past row-preserving maps.
 	for changed := true; changed; {
 		changed = false
@@ -38,35 +67,6 @@ func optimize(n *node) *node {
 			}
 		}
 	}
-	// Projection and predicate pushdown into the read.
-	if nodes[0].kind == nodeRead {
-		rs := *nodes[0].read
-		for len(nodes) > 1 {
-			x := nodes[1]
-			if x.kind != nodeMap || x.cfg.pool != nil {
-				break
-			}
-			switch {
-			case x.selectCols != nil && rs.canProject:
-				rs.columns = intersectOrdered(rs.columns, x.selectCols)
-			case x.filter != nil && rs.canFilter && filterColumnsKept(x.filter, rs.columns):
-				if rs.filter == nil {
-					rs.filter = x.filter
-				} else if both, err := expr.Parse("(" + rs.filter.Source() + ") and (" + x.filter.Source() + ")"); err == nil {
-					rs.filter = both
-				} else {
-					goto done
-				}
-			default:
-				goto done
-			}
-			nodes = append(nodes[:1], nodes[2:]...)
-		}
-	done:
-		src := *nodes[0]
-		src.read = &rs
-		nodes[0] = &src
-	}
 	for i := range nodes {
 		if i == 0 {
 			nodes[i].input = nil
@@ -75,6 +75,21 @@ func optimize(n *node) *node {
 		}
 	}
 	return nodes[len(nodes)-1]
+}
+
+// selectable reports whether every selected column is still there to
+// select; otherwise the select stays a step of its own and reports the
+// missing column when it runs.
+func selectable(rs *readSpec, cols []string) bool {
+	for _, c := range cols {
+		if rs.columns != nil && !contains(rs.columns, c) {
+			return false
+		}
+		if rs.schema != nil && len(rs.schema.FieldIndices(c)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func filterColumnsKept(e *expr.Expr, cols []string) bool {

@@ -351,6 +351,9 @@ func partitionStats(f sourceFile, parts []arrow.Field) func(string) (expr.Stats,
 				continue
 			}
 			for _, p := range f.parts {
+				if p.key == col && p.null {
+					return expr.Stats{HasMinMax: false, HasNullCount: true, NullCount: 1, NumValues: 0}, true
+				}
 				if p.key == col {
 					var v any = p.value
 					if fld.Type.ID() == arrow.INT64 {

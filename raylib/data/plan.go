@@ -109,6 +109,11 @@ func (n *node) knownSchema() *arrow.Schema {
 		case n.filter != nil:
 			return in
 		case n.selectCols != nil:
+			for _, c := range n.selectCols {
+				if len(in.FieldIndices(c)) == 0 {
+					return nil // unknown: executing reports the missing column
+				}
+			}
 			return projectSchema(in, n.selectCols)
 		default:
 			return dropSchema(in, n.dropCols)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -49,7 +50,13 @@ type sourceFile struct {
 	parts []partitionValue
 }
 
-type partitionValue struct{ key, value string }
+type partitionValue struct {
+	key, value string
+	null       bool // the hive null marker
+}
+
+// hiveNull is the folder value writers use for a null partition key.
+const hiveNull = "__HIVE_DEFAULT_PARTITION__"
 
 // ReadOption configures a read.
 type ReadOption func(*readConfig) error
@@ -129,11 +136,19 @@ func listFiles(op string, paths []string, exts []string) ([]sourceFile, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: bad pattern %q: %w", op, p, err)
 			}
-			if len(m) == 0 {
+			// Unlike a shell, Go's glob matches hidden files; skip them
+			// unless the pattern asks for them.
+			wantHidden := strings.HasPrefix(filepath.Base(p), ".")
+			matches = matches[:0]
+			for _, x := range m {
+				if wantHidden || !strings.HasPrefix(filepath.Base(x), ".") {
+					matches = append(matches, x)
+				}
+			}
+			if len(matches) == 0 {
 				return nil, fmt.Errorf("%s: no files match %q", op, p)
 			}
-			sort.Strings(m)
-			matches = m
+			sort.Strings(matches)
 		}
 		for _, m := range matches {
 			fi, err := os.Stat(m)
@@ -201,7 +216,14 @@ func hivePartitions(rel string) []partitionValue {
 	dirs := strings.Split(filepath.ToSlash(filepath.Dir(rel)), "/")
 	for _, d := range dirs {
 		if k, v, ok := strings.Cut(d, "="); ok && k != "" {
-			out = append(out, partitionValue{k, v})
+			if v == hiveNull {
+				out = append(out, partitionValue{key: k, null: true})
+				continue
+			}
+			if u, err := url.PathUnescape(v); err == nil {
+				v = u
+			}
+			out = append(out, partitionValue{key: k, value: v})
 		}
 	}
 	return out
@@ -218,7 +240,7 @@ func partitionFields(files []sourceFile) []arrow.Field {
 				keys = append(keys, p.key)
 				isInt[p.key] = true
 			}
-			if _, err := strconv.ParseInt(p.value, 10, 64); err != nil {
+			if _, err := strconv.ParseInt(p.value, 10, 64); err != nil && !p.null {
 				isInt[p.key] = false
 			}
 		}
@@ -248,7 +270,7 @@ func addConstColumns(rec arrow.RecordBatch, f sourceFile, fields []arrow.Field, 
 		}
 		val, ok := "", false
 		for _, p := range f.parts {
-			if p.key == fld.Name {
+			if p.key == fld.Name && !p.null {
 				val, ok = p.value, true
 			}
 		}
@@ -286,11 +308,13 @@ func addConstColumns(rec arrow.RecordBatch, f sourceFile, fields []arrow.Field, 
 // readDataset builds the Dataset of a read.
 func readDataset(rs *readSpec, cfg readConfig) *Dataset {
 	d := newDataset(&node{kind: nodeRead, read: rs, label: rs.name})
-	if cfg.columns != nil {
-		d = d.SelectColumns(cfg.columns...)
-	}
+	// The filter applies to the file's columns, then the selection: a
+	// filter may use a column the caller does not want back.
 	if cfg.filter != "" {
 		d = d.FilterExpr(cfg.filter)
+	}
+	if cfg.columns != nil {
+		d = d.SelectColumns(cfg.columns...)
 	}
 	return d
 }

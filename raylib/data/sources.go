@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -82,10 +81,18 @@ func FromItems(items []Row) *Dataset {
 // as its blocks.
 func FromArrow(recs ...arrow.RecordBatch) *Dataset {
 	var refs []BlockRef
-	var schema *arrow.Schema
-	for _, r := range recs {
-		schema = r.Schema()
-		refs = append(refs, putBlock(NewBlock(r), nil))
+	schemas := make([]*arrow.Schema, 0, len(recs))
+	where := make([]string, 0, len(recs))
+	for i, r := range recs {
+		schemas = append(schemas, r.Schema())
+		where = append(where, fmt.Sprintf("record %d", i))
+		ref := putBlock(NewBlock(r), nil)
+		ref.owned = false // the dataset's, for every execution of it
+		refs = append(refs, ref)
+	}
+	schema, err := unifySchemas(schemas, where)
+	if err != nil {
+		return failed(fmt.Errorf("FromArrow: %w", err))
 	}
 	return newDataset(&node{kind: nodeBlocks, blocks: refs, schema: schema, label: "FromArrow"})
 }
@@ -149,11 +156,13 @@ func ReadJSON(path string, opts ...ReadOption) *Dataset {
 		dec := json.NewDecoder(br)
 		dec.UseNumber()
 		var rows []Row
+		var order []string
+		seen := map[string]bool{}
 		flush := func() error {
 			if len(rows) == 0 {
 				return nil
 			}
-			rec, err := rowsToRecord(rows, nil)
+			rec, err := rowsToRecord(rows, order)
 			if err != nil {
 				return err
 			}
@@ -165,17 +174,22 @@ func ReadJSON(path string, opts ...ReadOption) *Dataset {
 				return err
 			}
 		}
-		line := 1
-		for dec.More() {
-			var obj map[string]any
-			if err := dec.Decode(&obj); err != nil {
-				if err == io.EOF {
-					break
-				}
-				return fmt.Errorf("record %d: %w", line, err)
+		for n := 1; dec.More(); n++ {
+			v, err := decodeJSON(dec)
+			if err != nil {
+				return fmt.Errorf("record %d (byte %d): %w", n, dec.InputOffset(), err)
 			}
-			rows = append(rows, jsonRow(obj))
-			line++
+			obj, ok := v.(*jsonObject)
+			if !ok {
+				return fmt.Errorf("record %d: want a JSON object, got %T", n, v)
+			}
+			for _, k := range obj.keys {
+				if !seen[k] {
+					seen[k] = true
+					order = append(order, k)
+				}
+			}
+			rows = append(rows, Row(obj.vals))
 			if len(rows) == 16<<10 {
 				if err := flush(); err != nil {
 					return err
@@ -186,30 +200,59 @@ func ReadJSON(path string, opts ...ReadOption) *Dataset {
 	})
 }
 
-func jsonRow(obj map[string]any) Row {
-	r := make(Row, len(obj))
-	for k, v := range obj {
-		r[k] = jsonValue(v)
+// decodeJSON reads one JSON value, keeping object keys in file order and
+// integers exact.
+func decodeJSON(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
 	}
-	return r
-}
-
-func jsonValue(v any) any {
-	switch x := v.(type) {
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			obj := &jsonObject{vals: map[string]any{}}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, _ := kt.(string)
+				v, err := decodeJSON(dec)
+				if err != nil {
+					return nil, fmt.Errorf("%q: %w", k, err)
+				}
+				if _, dup := obj.vals[k]; !dup {
+					obj.keys = append(obj.keys, k)
+				}
+				obj.vals[k] = v
+			}
+			_, err := dec.Token() // }
+			return obj, err
+		case '[':
+			list := []any{}
+			for dec.More() {
+				v, err := decodeJSON(dec)
+				if err != nil {
+					return nil, err
+				}
+				list = append(list, v)
+			}
+			_, err := dec.Token() // ]
+			return list, err
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
 	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
+		if i, err := t.Int64(); err == nil {
+			return i, nil
 		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonValue(e)
+		f, err := t.Float64()
+		if err != nil {
+			return nil, fmt.Errorf("number %s: %w", t, err)
 		}
-		return out
+		return f, nil
 	}
-	return v
+	return tok, nil
 }
 
 // fileRead is a read with one task per file.

@@ -222,13 +222,11 @@ func (o *outputBuffer) finish() ([]BlockRef, error) {
 }
 
 func (o *outputBuffer) release() {
-	for _, r := range o.refs {
-		ray.Release(r.Ref)
-	}
+	releaseRefs(o.refs)
 	o.refs = nil
 }
 
 func putBlock(b *Block, files []string) BlockRef {
 	return BlockRef{Ref: ray.Put(b), Meta: BlockMetadata{NumRows: b.NumRows(), SizeBytes: b.SizeBytes(),
-		Schema: b.Schema(), InputFiles: files}}
+		Schema: b.Schema(), InputFiles: files}, owned: true}
 }

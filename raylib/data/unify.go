@@ -161,7 +161,7 @@ func repartition(ctx context.Context, in []BlockRef, n int) ([]BlockRef, error) 
 			continue
 		}
 		recs = append(recs, b.rec)
-		where = append(where, fmt.Sprintf("block %d", i))
+		where = append(where, blockWhere(i, r.Meta))
 		files = append(files, r.Meta.InputFiles...)
 		total += b.NumRows()
 	}

@@ -9,11 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,12 +22,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
-	arrowcsv "github.com/apache/arrow-go/v18/arrow/csv"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 
 	"github.com/goray-dev/goray/raylib/data/internal/tensor"
-	"github.com/goray-dev/goray/raylib/ray"
 )
 
 // WriteMode says what a write does when its folder already holds files.
@@ -185,7 +183,7 @@ func (d *Dataset) write(op, dir, ext string, opts []WriteOption, open newFileWri
 	committed := false
 	defer func() {
 		if !committed {
-			os.RemoveAll(staging)
+			removeStaging(staging)
 		}
 	}()
 	prefix := randomPrefix()
@@ -197,7 +195,7 @@ func (d *Dataset) write(op, dir, ext string, opts []WriteOption, open newFileWri
 	plan := x
 	plan.input = d.n
 	_, err = d.execute(plan, func(r BlockRef) (bool, error) {
-		ray.Release(r.Ref)
+		releaseRefs([]BlockRef{r})
 		return true, nil
 	})
 	if err != nil {
@@ -208,6 +206,36 @@ func (d *Dataset) write(op, dir, ext string, opts []WriteOption, open newFileWri
 	}
 	committed = true
 	return nil
+}
+
+// removeStaging deletes a failed write's staging folder. A task abandoned
+// after a cancellation may still be finishing a file there; it cannot
+// recreate the folder (writers never create the staging root), so a few
+// retries see it gone.
+func removeStaging(staging string) {
+	for range 5 {
+		if err := os.RemoveAll(staging); err == nil {
+			if _, err := os.Stat(staging); os.IsNotExist(err) {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// mkdirUnder creates rel's folders inside root, but never root itself.
+func mkdirUnder(root, rel string) (string, error) {
+	dir := root
+	if rel == "" {
+		return dir, nil
+	}
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		dir = filepath.Join(dir, part)
+		if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 func randomPrefix() string {
@@ -323,12 +351,15 @@ func (s *writeStage) process(ctx context.Context, rec arrow.RecordBatch, _ emitF
 	return nil
 }
 
-func (s *writeStage) writeTo(_ context.Context, folder string, rec arrow.RecordBatch) error {
+func (s *writeStage) writeTo(ctx context.Context, folder string, rec arrow.RecordBatch) error {
 	for rec.NumRows() > 0 {
 		f := s.files[folder]
 		if f == nil {
-			dir := filepath.Join(s.dir, folder)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			dir, err := mkdirUnder(s.dir, folder)
+			if err != nil {
 				return err
 			}
 			name := fmt.Sprintf("%s_%06d", s.prefix, s.seq.Add(1)-1)
@@ -396,11 +427,11 @@ func splitByPartition(ctx context.Context, rec arrow.RecordBatch, cols []string)
 	for r := 0; r < int(rec.NumRows()); r++ {
 		parts := make([]string, len(cols))
 		for i, c := range idx {
-			v := "__HIVE_DEFAULT_PARTITION__"
+			v := hiveNull
 			if col := rec.Column(c); !col.IsNull(r) {
-				v = col.ValueStr(r)
+				v = escapePartition(col.ValueStr(r))
 			}
-			parts[i] = cols[i] + "=" + escapePartition(v)
+			parts[i] = cols[i] + "=" + v
 		}
 		key := filepath.Join(parts...)
 		if _, ok := groups[key]; !ok {
@@ -435,7 +466,7 @@ func splitByPartition(ctx context.Context, rec arrow.RecordBatch, cols []string)
 }
 
 func escapePartition(v string) string {
-	r := strings.NewReplacer("/", "%2F", "\\", "%5C", "=", "%3D", "\n", "%0A")
+	r := strings.NewReplacer("%", "%25", "/", "%2F", "\\", "%5C", "=", "%3D", "\n", "%0A", "#", "%23", "?", "%3F")
 	return r.Replace(v)
 }
 
@@ -479,10 +510,13 @@ func (p *parquetFile) close() error {
 	return err
 }
 
+// csvFile writes CSV as pyarrow and DuckDB read it back: a header, null
+// as an empty field, the empty string as "", floats as Go's shortest
+// round-trip form with nan/inf/-inf, timestamps in ISO 8601.
 type csvFile struct {
-	f  *os.File
-	bw *bufio.Writer
-	w  *arrowcsv.Writer
+	f   *os.File
+	bw  *bufio.Writer
+	buf []byte
 }
 
 func newCSVFile(path string, s *arrow.Schema) (fileWriter, error) {
@@ -490,17 +524,106 @@ func newCSVFile(path string, s *arrow.Schema) (fileWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	return &csvFile{f: f, bw: bw, w: arrowcsv.NewWriter(bw, s, arrowcsv.WithHeader(true), arrowcsv.WithNullWriter(""))}, nil
+	c := &csvFile{f: f, bw: bufio.NewWriterSize(f, 1<<20)}
+	for i, fld := range s.Fields() {
+		if i > 0 {
+			c.bw.WriteByte(',')
+		}
+		c.bw.Write(csvQuote(nil, fld.Name, true))
+	}
+	c.bw.WriteByte('\n')
+	return c, nil
 }
 
-func (c *csvFile) write(rec arrow.RecordBatch) error { return c.w.Write(rec) }
-func (c *csvFile) close() error {
-	c.w.Flush()
-	err := c.w.Error()
-	if err == nil {
-		err = c.bw.Flush()
+func (c *csvFile) write(rec arrow.RecordBatch) error {
+	cols := rec.Columns()
+	for r := 0; r < int(rec.NumRows()); r++ {
+		c.buf = c.buf[:0]
+		for i, col := range cols {
+			if i > 0 {
+				c.buf = append(c.buf, ',')
+			}
+			if col.IsNull(r) {
+				continue
+			}
+			c.buf = appendCSVValue(c.buf, col, r)
+		}
+		c.buf = append(c.buf, '\n')
+		if _, err := c.bw.Write(c.buf); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+func appendCSVValue(b []byte, col arrow.Array, i int) []byte {
+	switch a := col.(type) {
+	case *array.String:
+		return csvQuote(b, a.Value(i), false)
+	case *array.LargeString:
+		return csvQuote(b, a.Value(i), false)
+	case *array.Float64:
+		return appendFloat(b, a.Value(i), 64)
+	case *array.Float32:
+		return appendFloat(b, float64(a.Value(i)), 32)
+	case *array.Int64:
+		return strconv.AppendInt(b, a.Value(i), 10)
+	case *array.Boolean:
+		return strconv.AppendBool(b, a.Value(i))
+	case *array.Timestamp:
+		return append(b, formatTimestamp(a, i)...)
+	case *array.Date32:
+		return a.Value(i).ToTime().AppendFormat(b, "2006-01-02")
+	case *array.Dictionary:
+		return appendCSVValue(b, a.Dictionary(), a.GetValueIndex(i))
+	}
+	return csvQuote(b, col.ValueStr(i), false)
+}
+
+func appendFloat(b []byte, f float64, bits int) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, "nan"...)
+	case math.IsInf(f, 1):
+		return append(b, "inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-inf"...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, bits)
+}
+
+// formatTimestamp writes a timestamp in ISO 8601, with Z only when the
+// column has a time zone, so readers keep naive timestamps naive.
+func formatTimestamp(a *array.Timestamp, i int) string {
+	typ := a.DataType().(*arrow.TimestampType)
+	t := a.Value(i).ToTime(typ.Unit).UTC()
+	s := t.Format("2006-01-02 15:04:05.999999999")
+	if typ.TimeZone != "" {
+		s += "Z"
+	}
+	return s
+}
+
+// csvQuote appends s, quoted when it is empty (so it differs from null),
+// or holds a delimiter, quote, line break or edge spaces.
+func csvQuote(b []byte, s string, header bool) []byte {
+	need := (s == "" && !header) || strings.ContainsAny(s, ",\"\r\n") ||
+		(s != "" && (s[0] == ' ' || s[len(s)-1] == ' ' || s[0] == '\t'))
+	if !need {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
+}
+
+func (c *csvFile) close() error {
+	err := c.bw.Flush()
 	if cerr := c.f.Close(); err == nil {
 		err = cerr
 	}
@@ -522,18 +645,21 @@ func newJSONFile(path string) (fileWriter, error) {
 
 func (j *jsonFile) write(rec arrow.RecordBatch) error {
 	names := schemaNames(rec.Schema())
+	keys := make([][]byte, len(names))
+	for i, n := range names {
+		keys[i], _ = json.Marshal(n)
+	}
 	for r := 0; r < int(rec.NumRows()); r++ {
 		j.bw.WriteByte('{')
-		for c, n := range names {
+		for c := range names {
 			if c > 0 {
 				j.bw.WriteByte(',')
 			}
-			k, _ := json.Marshal(n)
-			j.bw.Write(k)
+			j.bw.Write(keys[c])
 			j.bw.WriteByte(':')
-			v, err := json.Marshal(jsonable(valueAt(rec.Column(c), r)))
+			v, err := json.Marshal(jsonValueAt(rec.Column(c), r))
 			if err != nil {
-				return fmt.Errorf("column %q row %d: %w", n, r, err)
+				return fmt.Errorf("column %q row %d: %w", names[c], r, err)
 			}
 			j.bw.Write(v)
 		}
@@ -542,20 +668,76 @@ func (j *jsonFile) write(rec arrow.RecordBatch) error {
 	return nil
 }
 
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
+// jsonValueAt is a cell as JSON: dates as 2006-01-02, naive timestamps
+// without a zone, bytes as base64, NaN and infinities as null (JSON has
+// none), tensors as nested arrays of their shape.
+func jsonValueAt(col arrow.Array, i int) any {
+	if col.IsNull(i) {
+		return nil
+	}
+	switch a := col.(type) {
+	case *array.Timestamp:
+		return strings.Replace(formatTimestamp(a, i), " ", "T", 1)
+	case *array.Date32:
+		return a.Value(i).ToTime().Format("2006-01-02")
+	case *array.Float64:
+		if f := a.Value(i); math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil
 		}
-	case []byte:
-		return base64.StdEncoding.EncodeToString(x)
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case image.Image:
-		return imageSummary(x)
+	case *array.Float32:
+		if f := float64(a.Value(i)); math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+	case array.ExtensionArray:
+		if t := tensor.AsType(a.DataType()); t != nil {
+			return nestedTensor(a, i, t.Shape())
+		}
+	}
+	v := valueAt(col, i)
+	if b, ok := v.([]byte); ok {
+		return base64.StdEncoding.EncodeToString(b)
 	}
 	return v
+}
+
+// nestedTensor returns row i of a tensor column as nested slices.
+func nestedTensor(a arrow.Array, i int, shape []int) any {
+	var flat []float64
+	switch tensor.AsType(a.DataType()).ValueType().ID() {
+	case arrow.UINT8:
+		for _, v := range tensor.Row[uint8](a, i) {
+			flat = append(flat, float64(v))
+		}
+	case arrow.FLOAT32:
+		for _, v := range tensor.Row[float32](a, i) {
+			flat = append(flat, float64(v))
+		}
+	case arrow.FLOAT64:
+		flat = tensor.Row[float64](a, i)
+	case arrow.INT64:
+		for _, v := range tensor.Row[int64](a, i) {
+			flat = append(flat, float64(v))
+		}
+	case arrow.INT32:
+		for _, v := range tensor.Row[int32](a, i) {
+			flat = append(flat, float64(v))
+		}
+	default:
+		return nil
+	}
+	var nest func(vals []float64, dims []int) any
+	nest = func(vals []float64, dims []int) any {
+		if len(dims) <= 1 {
+			return vals
+		}
+		step := len(vals) / max(dims[0], 1)
+		out := make([]any, dims[0])
+		for k := range out {
+			out[k] = nest(vals[k*step:(k+1)*step], dims[1:])
+		}
+		return out
+	}
+	return nest(flat, shape)
 }
 
 func (j *jsonFile) close() error {
