@@ -150,4 +150,3 @@ func peakRSSMB() float64 {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
