@@ -79,7 +79,7 @@ func TestCommittedOutputsAreFromACleanRun(t *testing.T) {
 				continue
 			}
 			if c.ExecutionCount == nil {
-				t.Errorf("%s cell %d was not executed (run: bin/goray notebook run notebooks/%s --inplace)", name, i+1, name)
+				t.Errorf("%s cell %d was not executed (run: bin/goray notebook run %s --inplace)", name, i+1, name)
 				continue
 			}
 			if *c.ExecutionCount <= last {

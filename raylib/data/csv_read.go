@@ -112,8 +112,8 @@ func (c *csvSource) tasks(_ context.Context, rs *readSpec, dc *DataContext) ([]*
 // for plus those the filter reads, or one column when only rows are
 // counted.
 func readColumns(s *arrow.Schema, columns []string, filter *expr.Expr, countOnly bool) []string {
-	if countOnly && s.NumFields() > 0 {
-		return []string{s.Field(0).Name}
+	if countOnly {
+		return []string{} // rows only: the parser converts no field
 	}
 	if columns == nil {
 		return nil

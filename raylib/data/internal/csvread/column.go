@@ -60,6 +60,8 @@ type column struct {
 	data   []byte
 	valid  []byte // nil while the batch has no null
 	nnull  int
+
+	dataPerRow float64 // string bytes per row in the last batch (0: none yet)
 }
 
 func kindOf(t arrow.DataType) (kind, error) {
@@ -148,9 +150,13 @@ func newColumn(name string, t arrow.DataType, nulls *nullSet, stringsCanBeNull b
 	return c, nil
 }
 
-// reset prepares the column for a new batch of about rows rows and
-// dataBytes bytes of string data.
-func (c *column) reset(rows, dataBytes int) {
+// reset prepares the column for a new batch of about rows rows;
+// rowBytes bounds the string bytes of one row before a batch has been seen.
+func (c *column) reset(rows, rowBytes int) {
+	dataBytes := rows*rowBytes + 64
+	if c.dataPerRow > 0 {
+		dataBytes = int(float64(rows)*c.dataPerRow*1.1) + 64
+	}
 	c.valid = nil
 	c.nnull = 0
 	switch c.kind {
@@ -308,6 +314,9 @@ func (c *column) finish(n int) arrow.Array {
 		bufs = []*memory.Buffer{validBuf, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.offs)), memory.NewBufferBytes(c.data)}
 	case kLargeString, kLargeBinary:
 		bufs = []*memory.Buffer{validBuf, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(c.loffs)), memory.NewBufferBytes(c.data)}
+	}
+	if n > 0 {
+		c.dataPerRow = float64(len(c.data)) / float64(n)
 	}
 	d := array.NewData(c.typ, n, bufs, nil, nnull, 0)
 	a := array.MakeFromData(d)

@@ -2,6 +2,8 @@ package csvread
 
 import "unicode/utf8"
 
+const errBigBatch = "string data of one batch exceeds 2 GiB; use a smaller BlockRows or large_string"
+
 // uniformRows returns how many rows (at most limit) starting at index
 // entry k are regular: exactly nf fields, and (for one-column files) not an
 // empty line. Regular rows can be converted column by column with fixed
@@ -137,12 +139,13 @@ func (c *column) convertRows(buf []byte, seps []uint32, i0, stride, n, row0 int,
 				f = unquote(scratch, f)
 			}
 			data = append(data, f...)
+			if len(data) > maxInt32Data {
+				c.data, c.offs = data, offs
+				return r, errBigBatch
+			}
 			offs = append(offs, int32(len(data)))
 		}
 		c.data, c.offs = data, offs
-		if len(data) > maxInt32Data {
-			return n - 1, "string data of one batch exceeds 2 GiB; use a smaller BlockRows or large_string"
-		}
 	default:
 		return c.convertGeneric(buf, seps, i0, stride, n, row0, last, scratch)
 	}
@@ -185,7 +188,7 @@ func (c *column) add(f []byte, row int) string {
 		}
 		c.data = append(c.data, f...)
 		if len(c.data) > maxInt32Data {
-			return "string data of one batch exceeds 2 GiB; use a smaller BlockRows or large_string"
+			return errBigBatch
 		}
 		c.offs = append(c.offs, int32(len(c.data)))
 	case kLargeString, kLargeBinary:

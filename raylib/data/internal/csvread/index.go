@@ -46,21 +46,25 @@ func zeroBytes(x uint64) uint64 {
 
 // fastIndex writes the separators of buf[from:to], which must not contain
 // a '"', to seps (which must have room for to-from entries), without
-// flags, and returns the number of entries and of newlines. On amd64 with
-// AVX2 the bulk goes 32 bytes at a time (index_amd64.s); the rest eight
-// bytes at a time with SWAR bit tricks.
-func fastIndex(buf []byte, from, to int, delim byte, seps []uint32) (n, newlines int) {
+// flags, and returns the number of entries and of newlines. When
+// wantASCII, ascii reports whether buf[from:to] is all ASCII. On amd64
+// with AVX2 the bulk goes 32 bytes at a time (index_amd64.s); the rest
+// eight bytes at a time with SWAR bit tricks.
+func fastIndex(buf []byte, from, to int, delim byte, seps []uint32, wantASCII bool) (n, newlines int, ascii bool) {
+	ascii = true
 	if useAVX2 && to-from >= 32 {
 		m := (to - from) &^ 31
 		_ = buf[from : from+m]
 		_ = seps[:m]
-		n, newlines = indexAVX2(&buf[from], m, delim, &seps[0], uint32(from+1))
+		n, newlines, ascii = indexAVX2(&buf[from], m, delim, &seps[0], uint32(from+1))
 		from += m
 		seps = seps[n:]
-		k, nl := indexSWAR(buf, from, to, delim, seps)
-		return n + k, newlines + nl
 	}
-	return indexSWAR(buf, from, to, delim, seps)
+	k, nl := indexSWAR(buf, from, to, delim, seps)
+	if wantASCII {
+		ascii = ascii && isASCII(buf[from:to])
+	}
+	return n + k, newlines + nl, ascii
 }
 
 // indexSWAR is fastIndex eight bytes at a time.

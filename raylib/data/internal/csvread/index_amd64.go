@@ -8,10 +8,11 @@ var useAVX2 = hasAVX2()
 
 // indexAVX2 writes, for each delimiter or newline in buf[0:n] (n a multiple
 // of 32), the entry (base+offset)<<2 to seps, which must have room for n
-// entries. It returns the number of entries and of newlines.
+// entries. It returns the number of entries and of newlines, and whether
+// all n bytes are ASCII.
 //
 //go:noescape
-func indexAVX2(buf *byte, n int, delim byte, seps *uint32, base uint32) (count, newlines int)
+func indexAVX2(buf *byte, n int, delim byte, seps *uint32, base uint32) (count, newlines int, ascii bool)
 
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 

@@ -2,8 +2,8 @@
 
 #include "textflag.h"
 
-// func indexAVX2(buf *byte, n int, delim byte, seps *uint32, base uint32) (count, newlines int)
-TEXT ·indexAVX2(SB), NOSPLIT, $0-56
+// func indexAVX2(buf *byte, n int, delim byte, seps *uint32, base uint32) (count, newlines int, ascii bool)
+TEXT ·indexAVX2(SB), NOSPLIT, $0-57
 	MOVQ    buf+0(FP), SI
 	MOVQ    n+8(FP), CX
 	MOVBLZX delim+16(FP), AX
@@ -16,12 +16,14 @@ TEXT ·indexAVX2(SB), NOSPLIT, $0-56
 	MOVL    $0x0a, AX
 	MOVQ    AX, X2
 	VPBROADCASTB X2, Y2         // '\n' in every lane
+	VPXOR   Y5, Y5, Y5          // OR of all bytes, for the ASCII check
 	XORQ    DX, DX              // offset of the block
 
 loop:
 	CMPQ    DX, CX
 	JAE     done
 	VMOVDQU (SI)(DX*1), Y0
+	VPOR    Y0, Y5, Y5
 	VPCMPEQB Y0, Y1, Y3
 	VPCMPEQB Y0, Y2, Y4
 	VPMOVMSKB Y4, BX
@@ -48,6 +50,9 @@ next:
 	JMP     loop
 
 done:
+	VPMOVMSKB Y5, AX
+	TESTL   AX, AX
+	SETEQ   ascii+56(FP)
 	VZEROUPPER
 	MOVQ    R9, count+40(FP)
 	MOVQ    R10, newlines+48(FP)

@@ -28,8 +28,11 @@ func TestIndexAVX2MatchesSWAR(t *testing.T) {
 		delim := []byte{',', ';', '\t'}[rng.IntN(3)]
 		s1 := make([]uint32, len(buf)+8)
 		s2 := make([]uint32, len(buf)+8)
-		n1, l1 := fastIndex(buf, from, len(buf), delim, s1)
+		n1, l1, a1 := fastIndex(buf, from, len(buf), delim, s1, true)
 		n2, l2 := indexSWAR(buf, from, len(buf), delim, s2)
+		if a2 := isASCII(buf[from:]); a1 != a2 {
+			t.Fatalf("buf %q from %d: ascii %v, want %v", buf, from, a1, a2)
+		}
 		if n1 != n2 || l1 != l2 || !reflect.DeepEqual(s1[:n1], s2[:n2]) {
 			t.Fatalf("buf %q from %d: avx2 %d/%d %v, swar %d/%d %v", buf, from, n1, l1, s1[:n1], n2, l2, s2[:n2])
 		}

@@ -282,7 +282,7 @@ func (r *Reader) resetColumns(maxRows int) {
 	}
 	rows = min(rows, 1<<20)
 	for _, c := range r.cols {
-		c.reset(rows, rows*r.avgRow/max(1, r.nfields)+64)
+		c.reset(rows, r.avgRow)
 	}
 }
 
@@ -302,8 +302,8 @@ func (r *Reader) index() (bool, error) {
 			if bytes.IndexByte(r.buf[r.pos:to], '"') < 0 {
 				lastNL := bytes.LastIndexByte(r.buf[r.pos:to], '\n')
 				if lastNL >= 0 {
-					n, nl := fastIndex(r.buf, r.pos, r.pos+lastNL+1, r.delim, r.seps[1:])
-					r.setIndex(n+1, nl)
+					n, nl, ascii := fastIndex(r.buf, r.pos, r.pos+lastNL+1, r.delim, r.seps[1:], len(r.strCols) > 0)
+					r.setIndex(n+1, nl, ascii)
 					return true, nil
 				}
 				if w < avail {
@@ -320,7 +320,7 @@ func (r *Reader) index() (bool, error) {
 					for _, e := range seps[1:] {
 						nl += int(e & sepNewline)
 					}
-					r.setIndex(n, nl)
+					r.setIndex(n, nl, len(r.strCols) > 0 && isASCII(r.buf[r.pos:seps[n-1]>>sepShift]))
 					return true, nil
 				}
 				if openQuote >= 0 && r.eof {
@@ -338,8 +338,9 @@ func (r *Reader) index() (bool, error) {
 }
 
 // setIndex records an index of n entries (with the sentinel) covering nl
-// rows (counting empty lines), and checks whether all its rows are regular.
-func (r *Reader) setIndex(n, nl int) {
+// rows (counting empty lines) of ASCII text or not, and checks whether all
+// its rows are regular.
+func (r *Reader) setIndex(n, nl int, ascii bool) {
 	r.nsep = n
 	r.sepCur = 1
 	r.winRows = nl
@@ -351,11 +352,8 @@ func (r *Reader) setIndex(n, nl int) {
 	for i := nf; r.regular && i < n; i += nf {
 		r.regular = r.buf[r.seps[i]>>sepShift-1] == '\n'
 	}
-	if len(r.strCols) > 0 {
-		ascii := isASCII(r.buf[r.pos:r.idxEnd])
-		for _, c := range r.strCols {
-			c.validate = !ascii
-		}
+	for _, c := range r.strCols {
+		c.validate = !ascii
 	}
 }
 
