@@ -231,6 +231,9 @@ func (s *Schema) String() string {
 		w = max(w, len(n))
 	}
 	var b strings.Builder
+	if len(names) == 1 {
+		return "Column  Type\n------  ----"
+	}
 	for i := range names {
 		if i == 1 {
 			fmt.Fprintf(&b, "%-*s  %s\n", w, strings.Repeat("-", len(names[0])), strings.Repeat("-", len(types[0])))
@@ -303,7 +306,9 @@ func (d *Dataset) IterBatches(opts ...IterOption) iter.Seq2[*Batch, error] {
 				case blocks <- b:
 					return true, nil
 				case <-ctx.Done():
-					return false, nil
+					// The caller's own cancellation is an error; the
+					// loop breaking early (our cancel) is not.
+					return false, context.Cause(d.context())
 				}
 			})
 		}()
@@ -335,6 +340,9 @@ func (d *Dataset) IterBatches(opts ...IterOption) iter.Seq2[*Batch, error] {
 		}
 		if stopped {
 			return
+		}
+		if execErr == nil {
+			execErr = context.Cause(d.context())
 		}
 		if execErr != nil {
 			yield(nil, execErr)

@@ -2,7 +2,6 @@ package data
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -97,11 +96,9 @@ func (c *csvSource) tasks(_ context.Context, rs *readSpec, dc *DataContext) ([]*
 			filter, columns := rs.filter, rs.columns
 			out = append(out, &readTask{label: label, files: []string{f.path}, rows: -1, bytes: r.End - r.Start,
 				run: func(ctx context.Context, emit emitFn) error {
-					err := readCSVRange(ctx, r, schema, opts, f, parts, c.cfg.includePath, filter, columns, emit)
-					if err != nil && !errors.Is(err, errLimitReached) && ctx.Err() == nil {
-						return fmt.Errorf("ReadCSV: %w", err)
-					}
-					return err
+					// Errors name the file and line themselves; the task
+					// adds the operator and the byte range.
+					return readCSVRange(ctx, r, schema, opts, f, parts, c.cfg.includePath, filter, columns, emit)
 				}})
 		}
 	}

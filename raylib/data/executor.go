@@ -498,6 +498,15 @@ func (ex *execution) handle(ev taskDone) {
 		return
 	}
 	if ev.err != nil {
+		// A task's own failure (a UDF, a bad file) reads best without
+		// the runtime's task wrapper: the operator, the input, the cause.
+		var ue *UDFError
+		if errors.As(ev.err, &ue) {
+			named := *ue
+			named.Operator = st.name
+			ex.fail(&named)
+			return
+		}
 		ex.fail(fmt.Errorf("%s: %w", st.name, ev.err))
 		return
 	}

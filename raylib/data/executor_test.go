@@ -567,7 +567,7 @@ func TestCancelWhileIterating(t *testing.T) {
 	g0 := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ds := data.Range(1_000_000, data.Parallelism(100)).MapBatches(sleepy).WithContext(ctx)
+	ds := data.Range(1_000_000, data.Parallelism(100)).MapBatches(identity).WithContext(ctx)
 	var n int
 	var lastErr error
 	within(t, 10*time.Second, func() {
@@ -577,13 +577,19 @@ func TestCancelWhileIterating(t *testing.T) {
 				break
 			}
 			n += b.NumRows()
-			if n == 5000 {
+			if n == 1000 {
+				// A slow consumer: the blocks fetched ahead wait for it
+				// while the context ends. The iteration must still end
+				// with the context's error, not look like the end of the
+				// data.
+				time.Sleep(200 * time.Millisecond)
 				cancel()
+				time.Sleep(100 * time.Millisecond)
 			}
 		}
 	})
 	if !errors.Is(lastErr, context.Canceled) {
-		t.Errorf("IterBatches after cancel ended with %v, want context.Canceled", lastErr)
+		t.Errorf("IterBatches after cancel ended with %v after %d rows, want context.Canceled", lastErr, n)
 	}
 	if n >= 1_000_000 {
 		t.Errorf("iteration went on to the end (%d rows) after cancel", n)

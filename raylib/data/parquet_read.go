@@ -145,7 +145,7 @@ func (p *parquetSource) tasks(_ context.Context, rs *readSpec, dc *DataContext) 
 			if len(cur) == 0 {
 				return
 			}
-			out = append(out, p.task(rs, f, fileSchema, parts, cur, curBytes))
+			out = append(out, p.task(rs, f, fileSchema, parts, cur, curBytes, md.NumRowGroups()))
 			cur, curBytes = nil, 0
 		}
 		for j, g := range groups {
@@ -171,19 +171,16 @@ func (p *parquetSource) tasks(_ context.Context, rs *readSpec, dc *DataContext) 
 }
 
 func (p *parquetSource) task(rs *readSpec, f sourceFile, fileSchema *arrow.Schema, parts []arrow.Field,
-	groups []int, bytes int64) *readTask {
+	groups []int, bytes int64, fileGroups int) *readTask {
 	label := f.path
-	if len(groups) < p.footers[0].md.NumRowGroups() || len(groups) > 1 {
+	if len(groups) < fileGroups {
 		label = fmt.Sprintf("%s (row groups %d-%d)", f.path, groups[0], groups[len(groups)-1])
 	}
 	columns, filter, countOnly := rs.columns, rs.filter, rs.countOnly
 	return &readTask{label: label, files: []string{f.path}, bytes: bytes, rows: -1,
 		run: func(ctx context.Context, emit emitFn) error {
-			err := readParquetGroups(ctx, f, fileSchema, parts, groups, columns, filter, countOnly, emit)
-			if err != nil && !errors.Is(err, errLimitReached) && ctx.Err() == nil {
-				return fmt.Errorf("%s: %w", label, err)
-			}
-			return err
+			// The task's error names the operator and this label.
+			return readParquetGroups(ctx, f, fileSchema, parts, groups, columns, filter, countOnly, emit)
 		}}
 }
 

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 
@@ -280,13 +279,10 @@ func (p perFileSource) tasks(_ context.Context, rs *readSpec, _ *DataContext) ([
 	for _, f := range rs.files {
 		out = append(out, &readTask{label: f.path, files: []string{f.path}, rows: -1, bytes: f.size,
 			run: func(ctx context.Context, emit emitFn) error {
-				err := p.read(f, p.cfg, func(rec arrow.RecordBatch) error {
+				// The task's error names the operator and the file.
+				return p.read(f, p.cfg, func(rec arrow.RecordBatch) error {
 					return emit(addConstColumns(rec, f, parts, p.cfg.includePath))
 				})
-				if err != nil && ctx.Err() == nil && !errors.Is(err, errLimitReached) {
-					return fmt.Errorf("%s: %w", f.path, err)
-				}
-				return err
 			}})
 	}
 	return out, nil
