@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/goray-dev/goray/raylib/data/internal/expr"
+	"github.com/goray-dev/goray/raylib/data/internal/pqfast"
 )
 
 // ReadParquet reads Parquet files: a file, a folder (hive-style
@@ -186,15 +187,6 @@ func (p *parquetSource) task(rs *readSpec, f sourceFile, fileSchema *arrow.Schem
 
 func readParquetGroups(ctx context.Context, f sourceFile, fileSchema *arrow.Schema, parts []arrow.Field,
 	groups []int, columns []string, filter *expr.Expr, countOnly bool, emit emitFn) error {
-	pf, err := file.OpenParquetFile(f.path, false)
-	if err != nil {
-		return err
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 128 << 10, Parallel: true}, mem)
-	if err != nil {
-		return err
-	}
 	// Decode only the columns asked for and those the filter reads;
 	// partition columns are added from the path.
 	want := columns
@@ -205,31 +197,10 @@ func readParquetGroups(ctx context.Context, f sourceFile, fileSchema *arrow.Sche
 			}
 		}
 	}
-	var leaves []int
-	if want != nil || countOnly {
-		for i, sf := range fr.Manifest.Fields {
-			if want == nil || contains(want, sf.Field.Name) {
-				leaves = append(leaves, leafIndices(sf)...)
-			}
-			if countOnly && len(leaves) > 0 {
-				break
-			}
-			_ = i
-		}
-		if len(leaves) == 0 && len(fr.Manifest.Fields) > 0 {
-			leaves = leafIndices(fr.Manifest.Fields[0])
-		}
-	}
-	rr, err := fr.GetRecordReader(ctx, leaves, groups)
-	if err != nil {
-		return err
-	}
-	defer rr.Release()
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		rec.Retain()
+	post := func(rec arrow.RecordBatch) error {
 		rec = restoreRecord(rec, fileSchema)
 		rec = addConstColumns(rec, f, parts, false)
+		var err error
 		if filter != nil {
 			if err := filter.Check(rec.Schema()); err != nil {
 				return err
@@ -243,6 +214,64 @@ func readParquetGroups(ctx context.Context, f sourceFile, fileSchema *arrow.Sche
 				return err
 			}
 		}
+		return emit(rec)
+	}
+	// parquet-go's page reader is 2-4x faster than pqarrow on flat
+	// columns (bench/README.md); pqarrow reads everything else.
+	var fileCols []string
+	switch {
+	case countOnly:
+		fileCols = []string{}
+	case want != nil:
+		fileCols = []string{}
+		for _, c := range want {
+			if len(fileSchema.FieldIndices(c)) > 0 {
+				fileCols = append(fileCols, c)
+			}
+		}
+	}
+	if pf, fh, err := pqfast.Open(f.path); err == nil {
+		ok, _ := pqfast.Supported(pf, fileCols)
+		fh.Close()
+		if ok {
+			return pqfast.Read(ctx, f.path, groups, fileCols, 128<<10, post)
+		}
+	}
+	return readWithPqarrow(ctx, f.path, groups, fileCols, post)
+}
+
+// readWithPqarrow reads row groups with arrow-go's reader: nested
+// columns, decimals, tensors and everything pqfast does not take.
+func readWithPqarrow(ctx context.Context, path string, groups []int, cols []string, emit emitFn) error {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 128 << 10, Parallel: true}, mem)
+	if err != nil {
+		return err
+	}
+	var leaves []int
+	if cols != nil {
+		for _, sf := range fr.Manifest.Fields {
+			if contains(cols, sf.Field.Name) {
+				leaves = append(leaves, leafIndices(sf)...)
+			}
+		}
+		if len(leaves) == 0 && len(fr.Manifest.Fields) > 0 {
+			// Only rows are wanted: the cheapest column gives the count.
+			leaves = leafIndices(fr.Manifest.Fields[0])
+		}
+	}
+	rr, err := fr.GetRecordReader(ctx, leaves, groups)
+	if err != nil {
+		return err
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		rec.Retain()
 		if err := emit(rec); err != nil {
 			return err
 		}

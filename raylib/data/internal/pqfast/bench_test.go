@@ -32,6 +32,7 @@ var (
 	benchDir     string
 	benchLab     string
 	benchStrings string
+	benchNulls   string
 	benchErr     error
 )
 
@@ -94,6 +95,34 @@ func benchFiles(b *testing.B) {
 		rb.Release()
 		writePqarrow(b, benchStrings, []arrow.RecordBatch{srec}, props(pqa.WithDictionaryFor("flag", true)), pqarrow.DefaultWriterProps())
 		srec.Release()
+
+		// Nullable columns (as pyarrow writes every column): 10% nulls.
+		benchNulls = filepath.Join(benchDir, "nulls.parquet")
+		nsc := arrow.NewSchema([]arrow.Field{
+			{Name: "x", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+			{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+			{Name: "full", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		}, nil)
+		nb := array.NewRecordBuilder(memory.DefaultAllocator, nsc)
+		for i := range strRows {
+			if r.IntN(10) == 0 {
+				nb.Field(0).AppendNull()
+				nb.Field(1).AppendNull()
+			} else {
+				nb.Field(0).(*array.Float64Builder).Append(r.NormFloat64())
+				n := 10 + r.IntN(31)
+				for j := range n {
+					buf[j] = byte('a' + r.IntN(26))
+				}
+				nb.Field(1).(*array.StringBuilder).Append(string(buf[:n]))
+			}
+			nb.Field(2).(*array.Int64Builder).Append(int64(i))
+		}
+		nrec := nb.NewRecordBatch()
+		nb.Release()
+		writePqarrow(b, benchNulls, []arrow.RecordBatch{nrec}, pqa.NewWriterProperties(pqa.WithCompression(compress.Codecs.Snappy),
+			pqa.WithMaxRowGroupLength(256<<10)), pqarrow.DefaultWriterProps())
+		nrec.Release()
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -181,4 +210,15 @@ func BenchmarkStrings(b *testing.B) {
 	b.Run("all", func(b *testing.B) {
 		runReadBench(b, benchStrings, []string{"id", "price", "comment", "flag"}, 0, 1_000_000)
 	})
+}
+
+// BenchmarkNullable reads OPTIONAL columns of a 1M-row file written with
+// pqarrow's defaults (dictionary on; 256Ki-row groups): a float64 and a
+// string column with 10% nulls, and an int64 column without nulls.
+func BenchmarkNullable(b *testing.B) {
+	benchFiles(b)
+	b.Run("float64", func(b *testing.B) { runReadBench(b, benchNulls, []string{"x"}, 0, 1_000_000) })
+	b.Run("string", func(b *testing.B) { runReadBench(b, benchNulls, []string{"s"}, 0, 1_000_000) })
+	b.Run("int64-no-nulls", func(b *testing.B) { runReadBench(b, benchNulls, []string{"full"}, 0, 1_000_000) })
+	b.Run("all", func(b *testing.B) { runReadBench(b, benchNulls, nil, 0, 1_000_000) })
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -692,40 +693,69 @@ func TestCancelAndEmitError(t *testing.T) {
 	path := filepath.Join(dir, "t.parquet")
 	writePqarrow(t, path, []arrow.RecordBatch{rec}, pqa.NewWriterProperties(pqa.WithMaxRowGroupLength(5000)), pqarrow.DefaultWriterProps())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := Read(ctx, path, nil, nil, 100, func(rec arrow.RecordBatch) error { rec.Release(); return nil }); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled before: %v", err)
-	}
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	n := 0
-	err := Read(ctx, path, nil, nil, 100, func(rec arrow.RecordBatch) error {
-		rec.Release()
-		n++
-		if n == 3 {
+	// All columns: a goroutine per column; one column: a goroutine per
+	// (row group, column), several row groups ahead.
+	for _, columns := range [][]string{nil, {"n_s"}} {
+		t.Run(fmt.Sprint(len(columns)), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-		}
-		return nil
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled during: %v (after %d batches)", err, n)
+			if err := Read(ctx, path, nil, columns, 100, func(rec arrow.RecordBatch) error { rec.Release(); return nil }); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled before: %v", err)
+			}
+			ctx, cancel = context.WithCancel(context.Background())
+			defer cancel()
+			n := 0
+			err := Read(ctx, path, nil, columns, 100, func(rec arrow.RecordBatch) error {
+				rec.Release()
+				n++
+				if n == 3 {
+					cancel()
+				}
+				return nil
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled during: %v (after %d batches)", err, n)
+			}
+			if n > 5 {
+				t.Errorf("%d batches after cancel", n)
+			}
+			errStop := errors.New("stop")
+			for _, at := range []int{2, 50, 51, 150} {
+				n = 0
+				err = Read(context.Background(), path, nil, columns, 100, func(rec arrow.RecordBatch) error {
+					rec.Release()
+					n++
+					if n == at {
+						return errStop
+					}
+					return nil
+				})
+				if err != errStop || n != at {
+					t.Fatalf("emit error: %v after %d batches, want after %d", err, n, at)
+				}
+			}
+		})
 	}
-	if n > 5 {
-		t.Errorf("%d batches after cancel", n)
-	}
-	errStop := errors.New("stop")
-	n = 0
-	err = Read(context.Background(), path, nil, nil, 100, func(rec arrow.RecordBatch) error {
-		rec.Release()
-		n++
-		if n == 2 {
-			return errStop
-		}
-		return nil
-	})
-	if err != errStop || n != 2 {
-		t.Fatalf("emit error: %v after %d batches", err, n)
+}
+
+// TestProcs reads with one and with many procs: the two ways of splitting
+// the work (per column, per row group and column).
+func TestProcs(t *testing.T) {
+	dir := t.TempDir()
+	sc := testSchema()
+	rec := genRecord(sc, 7000, 12, 0.25)
+	defer rec.Release()
+	path := filepath.Join(dir, "t.parquet")
+	writePqarrow(t, path, []arrow.RecordBatch{rec}, pqa.NewWriterProperties(pqa.WithMaxRowGroupLength(1000),
+		pqa.WithDataPageSize(1<<10)), pqarrow.DefaultWriterProps())
+	for _, procs := range []int{1, 3, 16} {
+		t.Run(fmt.Sprint(procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			compare(t, path, nil, nil, 300)
+			compare(t, path, []int{6, 2, 4, 0}, []string{"n_s"}, 300)
+			compare(t, path, nil, []string{"r_f64", "n_b"}, 0)
+			compare(t, path, nil, []string{"n_u16", "r_s", "n_ts_ns_ny", "n_i8"}, 512)
+		})
 	}
 }
 

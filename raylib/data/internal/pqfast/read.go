@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // readBufferSize is parquet-go's read buffer per column chunk reader.
@@ -28,10 +30,12 @@ const readBufferSize = 256 << 10
 // An error from emit stops the read and is returned as is.
 //
 // The columns must be ones Supported accepts (else Read returns an error
-// saying why, naming the file). Each column is decoded by its own goroutine,
-// a batch ahead of emit; ctx is checked between pages. The batches' memory
-// is Go memory (not from an arrow allocator). Errors name the file and,
-// where one is at fault, the column and row group.
+// saying why, naming the file). Columns are decoded in parallel, ahead of
+// emit (see readBatches); emit is called from Read's goroutine only. ctx is
+// checked between pages and before each emit; a cancelled read returns
+// ctx.Err(). The batches' memory is Go memory (not from an arrow
+// allocator). Other errors name the file and, where one is at fault, the
+// column and row group.
 func Read(ctx context.Context, path string, rowGroups []int, columns []string, batchRows int,
 	emit func(arrow.RecordBatch) error) error {
 	if err := ctx.Err(); err != nil {
@@ -166,6 +170,10 @@ func readBatches(ctx context.Context, path string, pf *parquet.File, cols []colu
 			start(started)
 		}
 		for _, b := range span {
+			if err := ctx.Err(); err != nil {
+				stop()
+				return err
+			}
 			for i, u := range units[s] {
 				a, ok := <-u.ch
 				if !ok {
@@ -273,8 +281,7 @@ func (r *reader) column(ctx context.Context, c *column, batches []batch, out cha
 			pageRows, pageRow, pageDense = 0, 0, 0
 		}
 		if bb != nil {
-			bb.reserve(reserve(md.RowGroups[group].Columns[c.leaf].MetaData.TotalUncompressedSize,
-				md.RowGroups[group].NumRows, bt.rows))
+			bb.reserve(reserve(&md.RowGroups[group].Columns[c.leaf].MetaData, md.RowGroups[group].NumRows, bt.rows))
 		}
 		b.reset(bt.rows)
 		need := bt.rows
@@ -366,14 +373,18 @@ func drained(ctx context.Context, pages parquet.Pages, pageRow, pageRows int) er
 }
 
 // reserve estimates the string bytes of a batch of rows rows of a row
-// group of total rows from the column chunk's uncompressed size (less the
-// 4-byte lengths of PLAIN): enough for PLAIN and DELTA_LENGTH_BYTE_ARRAY
-// pages, short for dictionary pages (the builder then grows).
-func reserve(uncompressed, total int64, rows int) int {
+// group of total rows from the column chunk's uncompressed size, less the
+// 4-byte lengths where the chunk has PLAIN pages: about right for PLAIN and
+// DELTA_LENGTH_BYTE_ARRAY pages, short for dictionary and DELTA_BYTE_ARRAY
+// pages (the builder then grows the buffer).
+func reserve(cm *format.ColumnMetaData, total int64, rows int) int {
 	if total <= 0 {
 		return 0
 	}
-	est := uncompressed*int64(rows)/total - 4*int64(rows)
+	est := cm.TotalUncompressedSize * int64(rows) / total
+	if slices.Contains(cm.Encoding, format.Plain) && !slices.Contains(cm.Encoding, format.DeltaLengthByteArray) {
+		est -= 4 * int64(rows)
+	}
 	return int(max(est, int64(rows)))
 }
 
