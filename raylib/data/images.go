@@ -5,6 +5,8 @@ import (
 	"image"
 	"os"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -185,7 +187,12 @@ func tensorTypeName(e arrow.ExtensionType) string {
 	if t == nil {
 		return ""
 	}
-	return fmt.Sprintf("extension<arrow.fixed_shape_tensor[value_type=%s, shape=%v]>", typeName(t.ValueType()), t.Shape())
+	dims := make([]string, len(t.Shape()))
+	for i, d := range t.Shape() {
+		dims[i] = strconv.Itoa(d)
+	}
+	return fmt.Sprintf("extension<arrow.fixed_shape_tensor[value_type=%s, shape=[%s]]>", typeName(t.ValueType()),
+		strings.Join(dims, ","))
 }
 
 // restoreExtensions returns a Parquet file's Arrow schema with extension
