@@ -75,9 +75,10 @@ notebook-test: tools
 	@mkdir -p out
 	$(BIN)/goray notebook run notebooks/VHOL.ipynb -o out/VHOL.executed.ipynb
 
-## py-test: the kernel under real Jupyter clients (jupyter_kernel_test, nbclient).
+## py-test: the kernel under real Jupyter clients (jupyter_kernel_test, nbclient),
+## and a self-check of the interop fixtures (what pyarrow and DuckDB agree on).
 py-test: kernel-install
-	JUPYTER_PATH=$(KERNEL_PREFIX)/share/jupyter $(VENV_PY) -m pytest -q tests/jupyter
+	JUPYTER_PATH=$(KERNEL_PREFIX)/share/jupyter $(VENV_PY) -m pytest -q -p no:cacheprovider tests/jupyter tests/interop
 
 ## e2e-test: JupyterLab in headless Chromium runs notebooks/VHOL.ipynb.
 e2e-test: kernel-install chromium node-deps
@@ -121,7 +122,7 @@ bench-data: venv
 	$(GO) build -o bench/out/bench-data ./bench/data
 	{ for job in a b c; do \
 		bench/out/bench-data -data $(BENCH_DATA) -job $$job || exit 1; \
-		for engine in ray duckdb; do $(VENV_PY) bench/data/peer.py --job $$job --engine $$engine --data $(BENCH_DATA) || exit 1; done; \
+		bench/data/run_peers.sh $(VENV_PY) $(BENCH_DATA) $$job || exit 1; \
 	done; } | tee bench/out/data.jsonl | $(VENV_PY) bench/data/compare.py
 	$(GO) run ./bench/parquetlibs -dir $(BENCH_DATA)/parquetlibs
 
