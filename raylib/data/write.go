@@ -329,7 +329,7 @@ type openFile struct {
 	rows int64
 }
 
-func (s *writeStage) process(ctx context.Context, rec arrow.RecordBatch, _ emitFn) error {
+func (s *writeStage) process(ctx context.Context, rec arrow.RecordBatch, emit emitFn) error {
 	if rec.NumRows() == 0 {
 		return nil
 	}
@@ -337,19 +337,26 @@ func (s *writeStage) process(ctx context.Context, rec arrow.RecordBatch, _ emitF
 		s.files = map[string]*openFile{}
 	}
 	if len(s.cfg.partitions) == 0 {
-		return s.writeTo(ctx, "", rec)
-	}
-	parts, err := splitByPartition(ctx, rec, s.cfg.partitions)
-	if err != nil {
-		return err
-	}
-	for _, p := range parts {
-		if err := s.writeTo(ctx, p.folder, p.rec); err != nil {
+		if err := s.writeTo(ctx, "", rec); err != nil {
 			return err
 		}
+	} else {
+		parts, err := splitByPartition(ctx, rec, s.cfg.partitions)
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			if err := s.writeTo(ctx, p.folder, p.rec); err != nil {
+				return err
+			}
+		}
 	}
-	return nil
+	// A column-less record of the rows written: progress and stats count
+	// the Write operator's rows like any other's, at no memory cost.
+	return emit(array.NewRecordBatch(writtenSchema, nil, rec.NumRows()))
 }
+
+var writtenSchema = arrow.NewSchema(nil, nil)
 
 func (s *writeStage) writeTo(ctx context.Context, folder string, rec arrow.RecordBatch) error {
 	for rec.NumRows() > 0 {
