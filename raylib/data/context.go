@@ -85,7 +85,15 @@ func (c *DataContext) display() display.Display {
 	if c.Display != nil {
 		return *c.Display
 	}
-	return display.Default()
+	d := display.Default()
+	if d.HTML == nil {
+		// Outside a notebook progress is a log, as Ray's is: on standard
+		// error, so a program's own output stays clean.
+		d.Out = os.Stderr
+		fi, err := os.Stderr.Stat()
+		d.Terminal = err == nil && fi.Mode()&os.ModeCharDevice != 0
+	}
+	return d
 }
 
 func (c *DataContext) log() io.Writer {
