@@ -29,6 +29,8 @@ func (d *Dataset) execute(plan *node, each func(BlockRef) (bool, error)) (*Stats
 	if err != nil {
 		return nil, err
 	}
+	// Even a consumer that panics stops the execution and frees its blocks.
+	defer ex.Close()
 	for ref := range ex.out {
 		more, err := each(ref)
 		if err != nil || !more {
@@ -428,11 +430,15 @@ func (d *Dataset) Materialize() (*MaterializedDataset, error) {
 	} else {
 		schema = d.n.knownSchema()
 	}
+	var created []BlockRef
 	for i := range refs {
+		if refs[i].owned {
+			created = append(created, refs[i])
+		}
 		refs[i].owned = false // the materialized dataset's now, until Release
 	}
 	n := &node{kind: nodeBlocks, blocks: refs, schema: schema, label: "FromBlocks"}
-	md := &MaterializedDataset{Dataset: &Dataset{n: n, ctx: d.ctx, dc: d.dc, id: newDatasetID()}}
+	md := &MaterializedDataset{Dataset: &Dataset{n: n, ctx: d.ctx, dc: d.dc, id: newDatasetID()}, created: created}
 	md.box = d.box
 	return md, nil
 }
@@ -440,6 +446,7 @@ func (d *Dataset) Materialize() (*MaterializedDataset, error) {
 // MaterializedDataset is a dataset whose blocks are in the object store.
 type MaterializedDataset struct {
 	*Dataset
+	created []BlockRef // the blocks its execution made; others belong to its source
 }
 
 // NumBlocks is the number of blocks.
@@ -458,10 +465,11 @@ func (m *MaterializedDataset) SizeBytes() int64 {
 // block with ray.Get(ref.Ref) or ref.Get().
 func (m *MaterializedDataset) Blocks() []BlockRef { return append([]BlockRef(nil), m.n.blocks...) }
 
-// Release frees the blocks from the object store; the dataset must not
-// be used afterwards.
+// Release frees the blocks this materialization made from the object
+// store (blocks it shares with its source stay); the dataset must not be
+// used afterwards.
 func (m *MaterializedDataset) Release() {
-	for _, b := range m.n.blocks {
+	for _, b := range m.created {
 		ray.Release(b.Ref)
 	}
 }

@@ -110,6 +110,10 @@ type execution struct {
 	cpus    float64
 	budget  int64
 	usedCPU float64
+	// taskCPUs is what task-pool operators may use: the cluster's CPUs
+	// less what actor pools hold.
+	taskCPUs float64
+	hasTasks bool
 	closed  atomic.Bool
 
 	progress *display.Progress
@@ -171,6 +175,11 @@ func startExecution(ctx context.Context, dc *DataContext, n *node, id string) (*
 	}
 	if err := ex.startActors(); err != nil {
 		ex.cancel()
+		for _, st := range ex.ops {
+			for _, a := range st.actors {
+				_ = ray.Kill(a.handle, true)
+			}
+		}
 		return nil, err
 	}
 	names := make([]string, 0, len(ex.ops)+1)
@@ -204,6 +213,24 @@ func joinArrows(xs []string) string {
 }
 
 func (ex *execution) startActors() error {
+	// Actors hold their CPUs for the whole execution: tasks get the rest.
+	// A pool that leaves no CPU for the tasks around it would hang, so it
+	// is refused up front.
+	var reserved float64
+	hasTasks := false
+	for _, st := range ex.ops {
+		if p := st.op.cfg.pool; p != nil {
+			reserved += float64(max(st.op.cfg.minActors, 1)) * st.op.cfg.numCPUs
+		} else if st.op.kind == physMap {
+			hasTasks = true
+		}
+	}
+	ex.taskCPUs = ex.cpus - reserved
+	ex.hasTasks = hasTasks
+	if hasTasks && ex.taskCPUs < 1 && reserved > 0 {
+		return fmt.Errorf("actor pools hold %g of the cluster's %g CPUs and leave none for the other operators' tasks: "+
+			"give the pool fewer actors or fewer CPUs per actor (data.NumCPUs)", reserved, ex.cpus)
+	}
 	for _, st := range ex.ops {
 		p := st.op.cfg.pool
 		if p == nil {
@@ -316,14 +343,25 @@ func (ex *execution) allFinished() bool {
 func (ex *execution) memoryUsed() int64 {
 	used := ex.finalB
 	for _, st := range ex.ops {
-		used += st.queueBytes + int64(float64(st.active)*st.outBytesPerTask)
+		used += st.queueBytes + int64(float64(st.active)*st.outBytesPerTask) + st.heldBytes()
 	}
 	return used
 }
 
+// heldBytes is the output an operator keeps back to release it in order.
+func (st *opState) heldBytes() int64 {
+	var n int64
+	for _, outs := range st.held {
+		for _, r := range outs {
+			n += r.Meta.SizeBytes
+		}
+	}
+	return n
+}
+
 // outputBytes is what op has produced and its consumer has not taken.
 func (ex *execution) outputBytes(st *opState) int64 {
-	b := int64(float64(st.active) * st.outBytesPerTask)
+	b := int64(float64(st.active)*st.outBytesPerTask) + st.heldBytes()
 	if st.idx+1 < len(ex.ops) {
 		return b + ex.ops[st.idx+1].queueBytes
 	}
@@ -374,7 +412,7 @@ func (ex *execution) canLaunch(st *opState) bool {
 	}
 	if cfg.pool != nil {
 		if ex.freeActor(st) == nil {
-			if len(st.actors) < cfg.maxActors && len(st.queue) > 1 {
+			if len(st.actors) < cfg.maxActors && len(st.queue) > 1 && ex.actorFits(cfg) {
 				if err := ex.addActor(st); err != nil {
 					ex.fail(err)
 					return false
@@ -385,11 +423,11 @@ func (ex *execution) canLaunch(st *opState) bool {
 		}
 	} else {
 		cpus := taskCPUs(cfg)
-		limit := int(math.Max(1, math.Floor(ex.cpus/cpus)))
+		limit := int(math.Max(1, math.Floor(ex.taskCPUs/cpus)))
 		if cfg.concurrency > 0 {
 			limit = cfg.concurrency
 		}
-		if st.active >= limit || (st.active > 0 && ex.usedCPU+cpus > ex.cpus+1e-9) {
+		if st.active >= limit || (st.active > 0 && ex.usedCPU+cpus > ex.taskCPUs+1e-9) {
 			return false
 		}
 	}
@@ -419,6 +457,25 @@ func (ex *execution) anyActive() bool {
 		}
 	}
 	return len(ex.final) > 0
+}
+
+// actorFits reports whether one more actor of the pool can be placed now:
+// an actor that waits for resources would take calls it never runs.
+func (ex *execution) actorFits(cfg mapConfig) bool {
+	free := ray.AvailableResources()
+	if free["CPU"]+1e-9 < cfg.numCPUs || free["GPU"]+1e-9 < cfg.numGPUs {
+		return false
+	}
+	for k, v := range cfg.resources {
+		if free[k]+1e-9 < v {
+			return false
+		}
+	}
+	if ex.hasTasks && cfg.numCPUs > 0 && ex.taskCPUs-cfg.numCPUs < 1 {
+		return false // it would take the tasks' last CPU
+	}
+	ex.taskCPUs -= cfg.numCPUs
+	return true
 }
 
 func (ex *execution) freeActor(st *opState) *actorSlot {
@@ -612,6 +669,12 @@ func (ex *execution) stop(st *opState) {
 	st.cancel()
 	st.cancelCalls()
 	st.finished = st.active == 0
+	if st.finished {
+		for _, a := range st.actors {
+			_ = ray.Kill(a.handle, true)
+		}
+		st.actors = nil
+	}
 }
 
 func (st *opState) cancelCalls() {
@@ -712,6 +775,16 @@ func (ex *execution) shutdown() {
 			ev.op.active--
 			releaseRefs(ev.outs)
 		case <-grace:
+			// Abandoned tasks still report when they end: drain those
+			// reports in the background so their senders and outputs
+			// are not stranded.
+			n := ex.activeTasks()
+			go func() {
+				for range n {
+					ev := <-ex.events
+					releaseRefs(ev.outs)
+				}
+			}()
 			for _, st := range ex.ops {
 				st.active = 0
 			}

@@ -64,9 +64,12 @@ func physicalPlan(n *node) (source *node, ops []*physOp) {
 				if prev.kind == physMap && canFuse(prev, op) {
 					prev.labels = append(prev.labels, op.labels...)
 					prev.stages = append(prev.stages, op.stages...)
+					batch := max(prev.cfg.batchSize, op.cfg.batchSize)
 					if op.cfg.pool != nil || prev.cfg.concurrency == 0 {
 						prev.cfg = op.cfg
 					}
+					// Inputs are bundled for the largest batch of the run.
+					prev.cfg.batchSize = batch
 					continue
 				}
 			}

@@ -120,6 +120,11 @@ func runTask(ctx context.Context, in taskInput, udf any) (refs []BlockRef, err e
 		}
 	}
 	if err != nil && !errors.Is(err, errLimitReached) {
+		for _, s := range stages {
+			if a, ok := s.(interface{ abort() }); ok {
+				a.abort()
+			}
+		}
 		out.release()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

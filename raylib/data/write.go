@@ -277,6 +277,10 @@ func commit(staging, dir string, mode WriteMode) error {
 	if _, err := os.Stat(dir); os.IsNotExist(err) {
 		return os.Rename(staging, dir)
 	}
+	if mode == ErrorIfExists && len(existing) > 0 {
+		// Files appeared while the dataset was being written.
+		return fmt.Errorf("folder %q now holds %d files (%s); nothing was written", dir, len(existing), existing[0])
+	}
 	if mode == Overwrite && len(existing) > 0 {
 		old := staging + ".old"
 		if err := os.Rename(dir, old); err != nil {
@@ -325,8 +329,9 @@ type writeStage struct {
 }
 
 type openFile struct {
-	w    fileWriter
-	rows int64
+	w      fileWriter
+	rows   int64
+	schema *arrow.Schema
 }
 
 func (s *writeStage) process(ctx context.Context, rec arrow.RecordBatch, emit emitFn) error {
@@ -361,6 +366,14 @@ var writtenSchema = arrow.NewSchema(nil, nil)
 func (s *writeStage) writeTo(ctx context.Context, folder string, rec arrow.RecordBatch) error {
 	for rec.NumRows() > 0 {
 		f := s.files[folder]
+		if f != nil && !f.schema.Equal(rec.Schema()) {
+			// A UDF changed its output's schema: one file holds one schema.
+			if err := f.w.close(); err != nil {
+				return err
+			}
+			delete(s.files, folder)
+			f = nil
+		}
 		if f == nil {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -377,7 +390,7 @@ func (s *writeStage) writeTo(ctx context.Context, folder string, rec arrow.Recor
 			if err != nil {
 				return err
 			}
-			f = &openFile{w: w}
+			f = &openFile{w: w, schema: rec.Schema()}
 			s.files[folder] = f
 		}
 		part := rec
@@ -397,6 +410,15 @@ func (s *writeStage) writeTo(ctx context.Context, folder string, rec arrow.Recor
 		}
 	}
 	return nil
+}
+
+// abort closes the task's files after a failure; the staging folder
+// they are in is removed by the write.
+func (s *writeStage) abort() {
+	for _, f := range s.files {
+		_ = f.w.close()
+	}
+	s.files = nil
 }
 
 func (s *writeStage) flush(context.Context, emitFn) error {
