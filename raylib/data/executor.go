@@ -114,7 +114,7 @@ type execution struct {
 	// less what actor pools hold.
 	taskCPUs float64
 	hasTasks bool
-	closed  atomic.Bool
+	closed   atomic.Bool
 
 	progress *display.Progress
 	start    time.Time
