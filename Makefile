@@ -95,8 +95,16 @@ tests/e2e/node_modules/.installed: tests/e2e/package.json tests/e2e/package-lock
 	cd tests/e2e && npm ci --no-audit --no-fund
 	touch $@
 
-## venv: the Python tools with pinned versions (requirements.txt).
-venv: $(VENV)/.installed
+## venv: the Python tools with pinned versions (requirements.txt), and the
+## XLA CPU PJRT plugin that GoMLX's XLA backend loads (raylib/infer/device).
+venv: $(VENV)/.installed $(VENV)/.pjrt-cpu
+
+# The plugin's wheel declares a dependency on an old jax it does not need
+# to be loaded from Go, hence --no-deps.
+PJRT_CPU_WHEEL := lammps-jax-pjrt-cpu==0.11.2
+$(VENV)/.pjrt-cpu: $(VENV)/.installed
+	$(VENV_PY) -m pip install -q --no-deps $(PJRT_CPU_WHEEL)
+	touch $@
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
