@@ -18,7 +18,7 @@ LAB_PORT ?= 8888
 # JupyterLab refuses to run as root unless told; containers often are root.
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: all lab test vet fmt-check go-test notebook-test py-test e2e-test examples bench bench-core bench-kernel bench-data golden \
+.PHONY: all lab test vet fmt-check go-test notebook-test py-test e2e-test examples bench bench-core bench-kernel bench-data golden golden-llm \
 	venv tools kernel-install chromium node-deps clean help
 
 all: test
@@ -146,6 +146,13 @@ GOLDEN_ENV := PYTHONHASHSEED=0 RAYON_NUM_THREADS=1
 golden: $(GOLDEN_VENV)/.installed
 	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/tokenizer/make_golden.py
 	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/weights/make_golden.py
+
+## golden-llm: the tiny Llama/Qwen2 checkpoints and their transformers logits
+## and greedy continuations (tests/golden/llm). PyPI's torch wheel needs its
+## CUDA libraries even on a CPU, so this installs about 3 GB once.
+golden-llm: $(GOLDEN_VENV)/.installed
+	$(GOLDEN_PY) -m pip install -q torch==2.15.0
+	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/llm/make_golden.py
 
 $(GOLDEN_VENV)/.installed:
 	$(PYTHON) -m venv $(GOLDEN_VENV)

@@ -1,0 +1,280 @@
+package llm
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/goray-dev/goray/raylib/infer/device"
+)
+
+// Bucket minimums: prompts are left-padded to device.BucketSize(len,
+// MinPromptBucket), caches sized device.BucketSize(len, MinCacheBucket),
+// batches device.BucketSize(n, 1), so that each Exec compiles few programs.
+const (
+	MinPromptBucket = 8
+	MinCacheBucket  = 16
+)
+
+// checkIDs validates a batch of token id rows.
+func (m *Model) checkIDs(rows [][]int) error {
+	if len(rows) == 0 {
+		return fmt.Errorf("llm: empty batch")
+	}
+	for i, r := range rows {
+		if len(r) == 0 {
+			return fmt.Errorf("llm: row %d is empty", i)
+		}
+		for j, id := range r {
+			if id < 0 || id >= m.Config.Vocab {
+				return fmt.Errorf("llm: row %d position %d: token id %d out of range [0, %d)", i, j, id, m.Config.Vocab)
+			}
+		}
+	}
+	return nil
+}
+
+// pack left-pads rows to T columns and the batch to bp rows (extra rows
+// hold one pad token). It returns ids [bp, T] and start [bp].
+func pack(rows [][]int, T, bp int) (ids, start *tensors.Tensor) {
+	flat := make([]int32, bp*T)
+	st := make([]int32, bp)
+	for b := range bp {
+		var r []int
+		if b < len(rows) {
+			r = rows[b]
+		} else {
+			r = []int{0}
+		}
+		st[b] = int32(T - len(r))
+		for j, id := range r {
+			flat[b*T+T-len(r)+j] = int32(id)
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(flat, bp, T), tensors.FromFlatDataAndDimensions(st, bp)
+}
+
+// emptyCache is a zero key or value cache for bp rows and S slots.
+func (m *Model) emptyCache(bp, S int) *tensors.Tensor {
+	c := m.Config
+	return tensors.FromShape(shapes.Make(dtypes.Float32, c.Layers, bp, c.KVHeads, S, c.HeadDim))
+}
+
+// step runs one forward step; see graphFn for the meaning of the inputs.
+// It finalises ids, start, kc and vc.
+func (m *Model) step(exec *graph.Exec, ids, start *tensors.Tensor, pos int, kc, vc *tensors.Tensor) (logits, kc2, vc2 *tensors.Tensor, err error) {
+	if exec == nil {
+		return nil, nil, nil, fmt.Errorf("llm: model is closed")
+	}
+	args := make([]any, 0, len(m.params)+5)
+	for _, p := range m.params {
+		args = append(args, p)
+	}
+	posT := tensors.FromScalar(int32(pos))
+	args = append(args, ids, start, posT, kc, vc)
+	out, err := exec.Exec(args...)
+	for _, t := range []*tensors.Tensor{ids, start, posT, kc, vc} {
+		_ = t.FinalizeAll()
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("llm: forward: %w", err)
+	}
+	return out[0], out[1], out[2], nil
+}
+
+func maxLen(rows [][]int) int {
+	n := 0
+	for _, r := range rows {
+		n = max(n, len(r))
+	}
+	return n
+}
+
+// Logits runs the prompts (one row each, any lengths: they are left-padded
+// internally) through the model without a cache and returns, per row, the
+// logits of each of its positions: out[b][t] has Vocab values and predicts
+// the token after rows[b][t].
+func (m *Model) Logits(rows [][]int) ([][][]float32, error) {
+	if err := m.checkIDs(rows); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	T := device.BucketSize(maxLen(rows), MinPromptBucket)
+	bp := device.BucketSize(len(rows), 1)
+	ids, start := pack(rows, T, bp)
+	logits, kc, vc, err := m.step(m.fwdAll, ids, start, 0, m.emptyCache(bp, T), m.emptyCache(bp, T))
+	if err != nil {
+		return nil, err
+	}
+	_ = kc.FinalizeAll()
+	_ = vc.FinalizeAll()
+	flat, err := tensors.CopyFlatData[float32](logits)
+	_ = logits.FinalizeAll()
+	if err != nil {
+		return nil, err
+	}
+	V := m.Config.Vocab
+	out := make([][][]float32, len(rows))
+	for b, r := range rows {
+		out[b] = make([][]float32, len(r))
+		for j := range r {
+			t := T - len(r) + j
+			out[b][j] = slices.Clone(flat[(b*T+t)*V : (b*T+t+1)*V])
+		}
+	}
+	return out, nil
+}
+
+// argmaxRows returns the first index of the largest value of each of the
+// first n rows of a [rows, V] tensor (torch.argmax's tie rule).
+func argmaxRows(logits *tensors.Tensor, n, V int) ([]int, error) {
+	flat, err := tensors.CopyFlatData[float32](logits)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, n)
+	for b := range n {
+		row := flat[b*V : (b+1)*V]
+		best := 0
+		for i, v := range row {
+			if v > row[best] {
+				best = i
+			}
+		}
+		out[b] = best
+	}
+	return out, nil
+}
+
+// greedyState tracks the generated tokens and which rows have stopped.
+type greedyState struct {
+	out  [][]int
+	done []bool
+	stop []int
+	left int
+}
+
+func newGreedy(n int, stop []int) *greedyState {
+	return &greedyState{out: make([][]int, n), done: make([]bool, n), stop: stop, left: n}
+}
+
+// add appends the chosen tokens of the rows still running and reports
+// whether every row has finished.
+func (s *greedyState) add(next []int, maxNew int) bool {
+	for b, tok := range next {
+		if s.done[b] {
+			continue
+		}
+		s.out[b] = append(s.out[b], tok)
+		if slices.Contains(s.stop, tok) || len(s.out[b]) >= maxNew {
+			s.done[b] = true
+			s.left--
+		}
+	}
+	return s.left == 0
+}
+
+// Generate greedily continues each prompt by up to maxNew tokens, using a
+// key/value cache: one prefill of the left-padded batch, then one token per
+// step. A row ends after it emits a token in stop (which is included in its
+// output). It returns the new tokens only.
+//
+// Each (batch bucket, prompt bucket, cache bucket) shape compiles once;
+// the decode step's shape depends only on the batch and cache buckets.
+func (m *Model) Generate(prompts [][]int, maxNew int, stop []int) ([][]int, error) {
+	if err := m.checkIDs(prompts); err != nil {
+		return nil, err
+	}
+	if maxNew <= 0 {
+		return make([][]int, len(prompts)), nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, V := len(prompts), m.Config.Vocab
+	T := device.BucketSize(maxLen(prompts), MinPromptBucket)
+	S := device.BucketSize(T+maxNew, MinCacheBucket)
+	bp := device.BucketSize(n, 1)
+	ids, start := pack(prompts, T, bp)
+	startHost := tensors.MustCopyFlatData[int32](start)
+	logits, kc, vc, err := m.step(m.fwdLast, ids, start, 0, m.emptyCache(bp, S), m.emptyCache(bp, S))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		_ = kc.FinalizeAll()
+		_ = vc.FinalizeAll()
+	}()
+	st := newGreedy(n, stop)
+	for pos := T; ; pos++ {
+		next, err := argmaxRows(logits, n, V)
+		_ = logits.FinalizeAll()
+		if err != nil {
+			return nil, err
+		}
+		if st.add(next, maxNew) {
+			return st.out, nil
+		}
+		col := make([]int32, bp)
+		for b, tok := range next {
+			col[b] = int32(tok)
+		}
+		ids := tensors.FromFlatDataAndDimensions(col, bp, 1)
+		start := tensors.FromFlatDataAndDimensions(slices.Clone(startHost), bp)
+		logits, kc, vc, err = m.step(m.fwdLast, ids, start, pos, kc, vc)
+		if err != nil {
+			kc, vc = tensors.FromScalar(float32(0)), tensors.FromScalar(float32(0))
+			return nil, err
+		}
+	}
+}
+
+// GenerateNoCache is Generate without a key/value cache: every step
+// recomputes the whole (left-padded) sequences. It is the reference that
+// Generate is tested against, and is much slower.
+func (m *Model) GenerateNoCache(prompts [][]int, maxNew int, stop []int) ([][]int, error) {
+	if err := m.checkIDs(prompts); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, V := len(prompts), m.Config.Vocab
+	bp := device.BucketSize(n, 1)
+	seqs := make([][]int, n)
+	for b, p := range prompts {
+		seqs[b] = slices.Clone(p)
+	}
+	st := newGreedy(n, stop)
+	for maxNew > 0 {
+		T := device.BucketSize(maxLen(seqs), MinPromptBucket)
+		ids, start := pack(seqs, T, bp)
+		logits, kc, vc, err := m.step(m.fwdLast, ids, start, 0, m.emptyCache(bp, T), m.emptyCache(bp, T))
+		if err != nil {
+			return nil, err
+		}
+		_ = kc.FinalizeAll()
+		_ = vc.FinalizeAll()
+		next, err := argmaxRows(logits, n, V)
+		_ = logits.FinalizeAll()
+		if err != nil {
+			return nil, err
+		}
+		if st.add(next, maxNew) {
+			break
+		}
+		for b, tok := range next {
+			// Finished rows keep their length: they no longer matter.
+			if !st.done[b] {
+				seqs[b] = append(seqs[b], tok)
+			}
+		}
+	}
+	if st.out == nil {
+		return make([][]int, n), nil
+	}
+	return st.out, nil
+}
