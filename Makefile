@@ -158,8 +158,9 @@ golden: $(GOLDEN_VENV)/.installed
 ## and greedy continuations (tests/golden/llm). PyPI's torch wheel needs its
 ## CUDA libraries even on a CPU, so this installs about 3 GB once.
 golden-llm: $(GOLDEN_VENV)/.installed
-	$(GOLDEN_PY) -m pip install -q torch==2.15.0
+	$(GOLDEN_PY) -m pip install -q torch==2.15.0 accelerate==1.15.0
 	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/llm/make_golden.py
+	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/llm/smollm2/make_golden.py
 
 $(GOLDEN_VENV)/.installed:
 	$(PYTHON) -m venv $(GOLDEN_VENV)

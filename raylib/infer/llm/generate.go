@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -182,55 +183,13 @@ func (s *greedyState) add(next []int, maxNew int) bool {
 // Generate greedily continues each prompt by up to maxNew tokens, using a
 // key/value cache: one prefill of the left-padded batch, then one token per
 // step. A row ends after it emits a token in stop (which is included in its
-// output). It returns the new tokens only.
+// output). It returns the new tokens only. It is GenerateWith with greedy
+// options.
 //
 // Each (batch bucket, prompt bucket, cache bucket) shape compiles once;
 // the decode step's shape depends only on the batch and cache buckets.
 func (m *Model) Generate(prompts [][]int, maxNew int, stop []int) ([][]int, error) {
-	if err := m.checkIDs(prompts); err != nil {
-		return nil, err
-	}
-	if maxNew <= 0 {
-		return make([][]int, len(prompts)), nil
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n, V := len(prompts), m.Config.Vocab
-	T := device.BucketSize(maxLen(prompts), MinPromptBucket)
-	S := device.BucketSize(T+maxNew, MinCacheBucket)
-	bp := device.BucketSize(n, 1)
-	ids, start := pack(prompts, T, bp)
-	startHost := tensors.MustCopyFlatData[int32](start)
-	logits, kc, vc, err := m.step(m.fwdLast, ids, start, 0, m.emptyCache(bp, S), m.emptyCache(bp, S))
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		_ = kc.FinalizeAll()
-		_ = vc.FinalizeAll()
-	}()
-	st := newGreedy(n, stop)
-	for pos := T; ; pos++ {
-		next, err := argmaxRows(logits, n, V)
-		_ = logits.FinalizeAll()
-		if err != nil {
-			return nil, err
-		}
-		if st.add(next, maxNew) {
-			return st.out, nil
-		}
-		col := make([]int32, bp)
-		for b, tok := range next {
-			col[b] = int32(tok)
-		}
-		ids := tensors.FromFlatDataAndDimensions(col, bp, 1)
-		start := tensors.FromFlatDataAndDimensions(slices.Clone(startHost), bp)
-		logits, kc, vc, err = m.step(m.fwdLast, ids, start, pos, kc, vc)
-		if err != nil {
-			kc, vc = tensors.FromScalar(float32(0)), tensors.FromScalar(float32(0))
-			return nil, err
-		}
-	}
+	return m.GenerateWith(context.Background(), prompts, GenerateOptions{MaxNewTokens: maxNew, Stop: stop})
 }
 
 // GenerateNoCache is Generate without a key/value cache: every step

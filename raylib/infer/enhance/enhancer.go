@@ -1,0 +1,267 @@
+package enhance
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/goray-dev/goray/raylib/data"
+	"github.com/goray-dev/goray/raylib/infer/llm"
+	"github.com/goray-dev/goray/raylib/infer/tokenizer"
+)
+
+// Seasons are the seasons an Enhancer chooses from.
+var Seasons = []string{"spring", "summer", "autumn", "winter"}
+
+// Sampling settings of the enhancer.
+const (
+	Temperature = 0.7
+	TopP        = 0.9
+)
+
+// SeasonColumn is the column Call adds.
+const SeasonColumn = "season"
+
+// Config configures an Enhancer.
+type Config struct {
+	// ModelPath is a Hugging Face model folder (config.json, safetensors,
+	// tokenizer.json) or a llama.cpp .gguf file (llm.LoadGGUF; its
+	// tokenizer comes from the file's metadata).
+	ModelPath string
+	// TokenizerPath is the tokenizer.json of a folder model; "" means
+	// ModelPath/tokenizer.json. Tokenizer, when set, is used instead (for
+	// GGUF models too).
+	TokenizerPath string
+	Tokenizer     *tokenizer.Tokenizer
+	// PromptColumn holds the prompts and receives the enhanced ones
+	// (default "prompt").
+	PromptColumn string
+	// Seed makes the season choice and the sampling reproducible.
+	Seed uint64
+	// MaxNewTokens bounds each answer (default 200).
+	MaxNewTokens int
+	// GenBatch is how many prompts are generated together (default 2).
+	GenBatch int
+	// ChatFamily is the chat template family (llm.FamilyQwen2,
+	// llm.FamilySmolLM2, llm.FamilyChatML); "" picks qwen2 for Qwen2
+	// models and chatml otherwise. The enhancer always sends a system
+	// message, so it only matters for templates that differ beyond that.
+	ChatFamily string
+	// SystemPrompt, when set, replaces the built-in instruction (see
+	// SystemPrompt); "{season}" in it is replaced by the chosen season.
+	SystemPrompt string
+	// Model selects the backend the model runs on (llm.Options).
+	Model llm.Options
+}
+
+func (c *Config) defaults() {
+	if c.PromptColumn == "" {
+		c.PromptColumn = "prompt"
+	}
+	if c.MaxNewTokens <= 0 {
+		c.MaxNewTokens = 200
+	}
+	if c.GenBatch <= 0 {
+		c.GenBatch = 2
+	}
+}
+
+// Enhancer rewrites prompts with an LLM; see the package documentation.
+// Call is safe for concurrent use (generation is serialised by the model).
+type Enhancer struct {
+	cfg    Config
+	model  *llm.Model
+	tok    *tokenizer.Tokenizer
+	family string
+	stop   []int
+	err    error // from FromConfig: returned by every Call
+}
+
+// NewEnhancer loads the model and tokenizer of cfg.
+func NewEnhancer(cfg Config) (*Enhancer, error) {
+	cfg.defaults()
+	if cfg.ModelPath == "" {
+		return nil, errors.New("enhance: Config.ModelPath is empty")
+	}
+	var (
+		m   *llm.Model
+		tok = cfg.Tokenizer
+		err error
+	)
+	if strings.HasSuffix(strings.ToLower(cfg.ModelPath), ".gguf") {
+		var gt *tokenizer.Tokenizer
+		if m, gt, err = llm.LoadGGUF(cfg.ModelPath, cfg.Model); err != nil {
+			return nil, fmt.Errorf("enhance: %w", err)
+		}
+		if tok == nil {
+			tok = gt
+		}
+	} else {
+		if tok == nil {
+			p := cfg.TokenizerPath
+			if p == "" {
+				p = filepath.Join(cfg.ModelPath, "tokenizer.json")
+			}
+			if tok, err = tokenizer.FromFile(p); err != nil {
+				return nil, fmt.Errorf("enhance: tokenizer: %w", err)
+			}
+		}
+		if m, err = llm.Load(cfg.ModelPath, cfg.Model); err != nil {
+			return nil, fmt.Errorf("enhance: %w", err)
+		}
+	}
+	e, err := newEnhancer(cfg, m, tok)
+	if err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func newEnhancer(cfg Config, m *llm.Model, tok *tokenizer.Tokenizer) (*Enhancer, error) {
+	family := cfg.ChatFamily
+	if family == "" {
+		family = llm.FamilyChatML
+		if m.Config.Arch == "qwen2" {
+			family = llm.FamilyQwen2
+		}
+	}
+	if _, err := llm.DefaultSystemPrompt(family); err != nil {
+		return nil, fmt.Errorf("enhance: %w", err)
+	}
+	if _, ok := tok.TokenID("<|im_end|>"); !ok {
+		return nil, errors.New("enhance: the tokenizer has no <|im_end|> token: the model is not a ChatML chat model")
+	}
+	if v := tok.VocabSize(); v > m.Config.Vocab {
+		return nil, fmt.Errorf("enhance: tokenizer has %d ids but the model only %d", v, m.Config.Vocab)
+	}
+	return &Enhancer{cfg: cfg, model: m, tok: tok, family: family, stop: llm.ChatStopIDs(tok)}, nil
+}
+
+// FromConfig is NewEnhancer for data.ActorPool1, whose constructors cannot
+// fail: a loading error is returned by every Call instead.
+func FromConfig(cfg Config) *Enhancer {
+	e, err := NewEnhancer(cfg)
+	if err != nil {
+		return &Enhancer{err: err}
+	}
+	return e
+}
+
+// Close releases the model.
+func (e *Enhancer) Close() error {
+	if e.model == nil {
+		return nil
+	}
+	return e.model.Close()
+}
+
+// promptHash hashes the seed and the prompt text.
+func promptHash(seed uint64, prompt, salt string) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], seed)
+	h.Write(b[:])
+	h.Write([]byte(salt))
+	h.Write([]byte(prompt))
+	return h.Sum64()
+}
+
+// SeasonFor is the season chosen for prompt under seed.
+func SeasonFor(seed uint64, prompt string) string {
+	return Seasons[promptHash(seed, prompt, "season")%uint64(len(Seasons))]
+}
+
+// SystemPrompt is the instruction given to the model for season.
+func SystemPrompt(season string) string {
+	return "You are an assistant that improves prompts for an image generator. " +
+		"Rewrite the user's prompt, adding two short details typical of " + season +
+		" (for example weather, plants, light or seasonal objects). " +
+		"Keep the animal, its clothing and the art medium exactly as given. " +
+		"Reply with the rewritten prompt only, on one line, without quotes or explanations."
+}
+
+// Messages is the chat sent to the model for prompt and season with the
+// built-in system prompt.
+func Messages(prompt, season string) []llm.Message {
+	return []llm.Message{{Role: "system", Content: SystemPrompt(season)}, {Role: "user", Content: prompt}}
+}
+
+// messages is Messages with the configured system prompt.
+func (e *Enhancer) messages(prompt, season string) []llm.Message {
+	if e.cfg.SystemPrompt == "" {
+		return Messages(prompt, season)
+	}
+	sys := strings.ReplaceAll(e.cfg.SystemPrompt, "{season}", season)
+	return []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: prompt}}
+}
+
+// Call enhances the batch's prompts: it replaces PromptColumn with the
+// model's answers (the original prompt where the answer is empty) and adds
+// the "season" column.
+func (e *Enhancer) Call(ctx context.Context, b *data.Batch) (*data.Batch, error) {
+	if e.err != nil {
+		return nil, e.err
+	}
+	if !slices.Contains(b.Columns(), e.cfg.PromptColumn) {
+		return nil, fmt.Errorf("enhance: batch has no %q column (columns: %v)", e.cfg.PromptColumn, b.Columns())
+	}
+	prompts := b.Strings(e.cfg.PromptColumn)
+	out, seasons, err := e.Enhance(ctx, prompts)
+	if err != nil {
+		return nil, err
+	}
+	b.SetColumn(e.cfg.PromptColumn, out)
+	b.SetColumn(SeasonColumn, seasons)
+	return b, nil
+}
+
+// Enhance rewrites prompts, returning the new prompts and the season each
+// one was given.
+func (e *Enhancer) Enhance(ctx context.Context, prompts []string) (out, seasons []string, err error) {
+	if e.err != nil {
+		return nil, nil, e.err
+	}
+	out = make([]string, len(prompts))
+	seasons = make([]string, len(prompts))
+	for lo := 0; lo < len(prompts); lo += e.cfg.GenBatch {
+		hi := min(lo+e.cfg.GenBatch, len(prompts))
+		ids := make([][]int, 0, hi-lo)
+		seeds := make([]uint64, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			seasons[i] = SeasonFor(e.cfg.Seed, prompts[i])
+			p, err := llm.ChatPrompt(e.tok, e.messages(prompts[i], seasons[i]), e.family)
+			if err != nil {
+				return nil, nil, fmt.Errorf("enhance: %w", err)
+			}
+			ids = append(ids, p)
+			seeds = append(seeds, promptHash(e.cfg.Seed, prompts[i], "sample"))
+		}
+		gen, err := e.model.GenerateWith(ctx, ids, llm.GenerateOptions{
+			MaxNewTokens: e.cfg.MaxNewTokens,
+			Temperature:  Temperature,
+			TopP:         TopP,
+			Seeds:        seeds,
+			Stop:         e.stop,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("enhance: %w", err)
+		}
+		for j, g := range gen {
+			for len(g) > 0 && slices.Contains(e.stop, g[len(g)-1]) {
+				g = g[:len(g)-1]
+			}
+			text := strings.TrimSpace(e.tok.Decode(g, true))
+			if text == "" {
+				text = prompts[lo+j]
+			}
+			out[lo+j] = text
+		}
+	}
+	return out, seasons, nil
+}
