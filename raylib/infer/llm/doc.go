@@ -24,6 +24,14 @@
 // DynamicUpdateSlice where the backend has it (XLA); the pure-Go backend,
 // which lacks it, uses an exact one-hot write instead.
 //
+// LoadGGUF reads a llama.cpp GGUF file instead (dequantised to float32,
+// llama's permuted Q/K rows restored) and builds its tokenizer from the
+// file's metadata. GenerateWith samples (repetition penalty, temperature,
+// top-k, top-p, one seeded stream per row) and streams tokens to a
+// callback; ChatPrompt formats ChatML conversations with the model
+// family's default system prompt.
+//
 // Parity with transformers is tested against tiny random checkpoints in
-// tests/golden/llm (see make_golden.py there).
+// tests/golden/llm and against SmolLM2-135M-Instruct's GGUF (make
+// golden-llm regenerates both references).
 package llm
