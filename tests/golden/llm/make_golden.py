@@ -7,10 +7,10 @@ import without its nvidia-* / cuda-toolkit dependencies (about 3 GB), even
 on a machine without a GPU, so install it with them; it then runs on the
 CPU:
 
-    python3.11 -m venv /tmp/llmvenv
-    /tmp/llmvenv/bin/pip install torch==2.15.0 transformers==5.23.0 \
+    python3.11 -m venv .venv-golden
+    .venv-golden/bin/pip install torch==2.15.0 transformers==5.23.0 \
         safetensors==0.8.0 numpy==2.4.6
-    /tmp/llmvenv/bin/python tests/golden/llm/make_golden.py
+    .venv-golden/bin/python tests/golden/llm/make_golden.py
 
 The output is deterministic: rerunning it reproduces the files byte for byte.
 

