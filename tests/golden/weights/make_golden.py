@@ -5,9 +5,9 @@ Run it from anywhere, inside a throwaway virtual environment with exactly the
 pinned packages below (the fixtures depend on numpy's random generator and on
 the gguf package's quantisers, so other versions may produce other bytes):
 
-    python3.11 -m venv /tmp/wvenv
-    /tmp/wvenv/bin/pip install numpy==2.4.6 safetensors==0.8.0 gguf==0.19.0
-    /tmp/wvenv/bin/python tests/golden/weights/make_golden.py
+    python3.11 -m venv .venv-golden
+    .venv-golden/bin/pip install numpy==2.4.6 safetensors==0.8.0 gguf==0.19.0
+    .venv-golden/bin/python tests/golden/weights/make_golden.py
 
 Everything is written next to this script:
 
