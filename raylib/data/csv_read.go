@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -118,7 +119,7 @@ func readColumns(s *arrow.Schema, columns []string, filter *expr.Expr, countOnly
 	out := append([]string(nil), columns...)
 	if filter != nil {
 		for _, c := range filter.Columns() {
-			if !contains(out, c) && len(s.FieldIndices(c)) > 0 {
+			if !slices.Contains(out, c) && len(s.FieldIndices(c)) > 0 {
 				out = append(out, c)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -290,13 +291,13 @@ func (d *Dataset) DropColumns(cols ...string) *Dataset {
 		return recordStage(func(_ context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 			names := schemaNames(rec.Schema())
 			for _, c := range cols {
-				if !contains(names, c) {
+				if !slices.Contains(names, c) {
 					return nil, &ColumnError{Column: c, Available: names}
 				}
 			}
 			keep := make([]string, 0, len(names))
 			for _, n := range names {
-				if !contains(cols, n) {
+				if !slices.Contains(cols, n) {
 					keep = append(keep, n)
 				}
 			}
@@ -345,17 +346,13 @@ func (d *Dataset) RenameAllColumns(names ...string) *Dataset {
 			return array.NewRecordBatch(arrow.NewSchema(fields, nil), rec.Columns(), rec.NumRows()), nil
 		}), nil
 	}
-	if s := d.n.knownSchemaSafe(d.err); s != nil && s.NumFields() != len(names) {
+	if d.err != nil {
+		return d
+	}
+	if s := d.n.knownSchema(); s != nil && s.NumFields() != len(names) {
 		return d.fail(fmt.Errorf("RenameAllColumns: %d names for %d columns %v", len(names), s.NumFields(), schemaNames(s)))
 	}
 	return d.mapNode("Project", nil, x)
-}
-
-func (n *node) knownSchemaSafe(err error) *arrow.Schema {
-	if err != nil || n == nil {
-		return nil
-	}
-	return n.knownSchema()
 }
 
 // AddColumn adds (or replaces) a column computed from each batch; fn

@@ -450,14 +450,7 @@ func (ex *execution) activeTasks() int {
 	return n
 }
 
-func (ex *execution) anyActive() bool {
-	for _, st := range ex.ops {
-		if st.active > 0 {
-			return true
-		}
-	}
-	return len(ex.final) > 0
-}
+func (ex *execution) anyActive() bool { return ex.activeTasks() > 0 || len(ex.final) > 0 }
 
 // actorFits reports whether one more actor of the pool can be placed now:
 // an actor that waits for resources would take calls it never runs.

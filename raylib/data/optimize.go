@@ -1,6 +1,8 @@
 package data
 
 import (
+	"slices"
+
 	"github.com/goray-dev/goray/raylib/data/internal/expr"
 )
 
@@ -82,7 +84,7 @@ func optimize(n *node) *node {
 // missing column when it runs.
 func selectable(rs *readSpec, cols []string) bool {
 	for _, c := range cols {
-		if rs.columns != nil && !contains(rs.columns, c) {
+		if rs.columns != nil && !slices.Contains(rs.columns, c) {
 			return false
 		}
 		if rs.schema != nil && len(rs.schema.FieldIndices(c)) == 0 {
@@ -97,7 +99,7 @@ func filterColumnsKept(e *expr.Expr, cols []string) bool {
 		return true
 	}
 	for _, c := range e.Columns() {
-		if !contains(cols, c) {
+		if !slices.Contains(cols, c) {
 			return false
 		}
 	}
@@ -109,7 +111,7 @@ func filterColumnsKept(e *expr.Expr, cols []string) bool {
 func intersectOrdered(cur, sel []string) []string {
 	out := make([]string, 0, len(sel))
 	for _, c := range sel {
-		if cur == nil || contains(cur, c) {
+		if cur == nil || slices.Contains(cur, c) {
 			out = append(out, c)
 		}
 	}
@@ -130,7 +132,7 @@ func countPlan(n *node) *node {
 		case x.kind == nodeLimit || x.kind == nodeRepartition:
 		case x.kind == nodeMap && x.filter != nil:
 			for _, c := range x.filter.Columns() {
-				if !contains(need, c) {
+				if !slices.Contains(need, c) {
 					need = append(need, c)
 				}
 			}
@@ -141,7 +143,7 @@ func countPlan(n *node) *node {
 	}
 	if chain[0].read.filter != nil {
 		for _, c := range chain[0].read.filter.Columns() {
-			if !contains(need, c) {
+			if !slices.Contains(need, c) {
 				need = append(need, c)
 			}
 		}

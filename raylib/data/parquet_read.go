@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -192,7 +193,7 @@ func readParquetGroups(ctx context.Context, f sourceFile, fileSchema *arrow.Sche
 	want := columns
 	if filter != nil && want != nil {
 		for _, c := range filter.Columns() {
-			if !contains(want, c) {
+			if !slices.Contains(want, c) {
 				want = append(append([]string(nil), want...), c)
 			}
 		}
@@ -255,7 +256,7 @@ func readWithPqarrow(ctx context.Context, path string, groups []int, cols []stri
 	var leaves []int
 	if cols != nil {
 		for _, sf := range fr.Manifest.Fields {
-			if contains(cols, sf.Field.Name) {
+			if slices.Contains(cols, sf.Field.Name) {
 				leaves = append(leaves, leafIndices(sf)...)
 			}
 		}

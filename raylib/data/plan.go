@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -162,20 +163,11 @@ func projectSchema(s *arrow.Schema, cols []string) *arrow.Schema {
 func dropSchema(s *arrow.Schema, cols []string) *arrow.Schema {
 	fields := make([]arrow.Field, 0, s.NumFields())
 	for _, f := range s.Fields() {
-		if !contains(cols, f.Name) {
+		if !slices.Contains(cols, f.Name) {
 			fields = append(fields, f)
 		}
 	}
 	return arrow.NewSchema(fields, nil)
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // schemaString formats a schema as Ray does in a Dataset's repr:

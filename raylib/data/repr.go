@@ -2,9 +2,8 @@ package data
 
 import (
 	"fmt"
+	"html"
 	"strings"
-
-	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/goray-dev/goray/raylib/display"
 )
@@ -48,7 +47,7 @@ func sourceString(src *node) string {
 
 // HTML shows the plan in a notebook.
 func (d *Dataset) HTML() string {
-	return "<pre>" + htmlEscape(d.String()) + "</pre>"
+	return "<pre>" + html.EscapeString(d.String()) + "</pre>"
 }
 
 // HTML shows the materialized dataset as a table of its blocks.
@@ -56,7 +55,7 @@ func (m *MaterializedDataset) HTML() string {
 	t := &display.Table{Title: m.String(), Columns: []display.Column{{Name: "block"}, {Name: "rows", Type: "int64"},
 		{Name: "size", Type: "string"}, {Name: "object", Type: "string"}}}
 	for i, b := range m.n.blocks {
-		t.AddRow(i, b.Meta.NumRows, humanBytes(b.Meta.SizeBytes), b.Ref.ID())
+		t.AddRow(i, b.Meta.NumRows, display.HumanBytes(b.Meta.SizeBytes), b.Ref.ID())
 	}
 	return t.HTML()
 }
@@ -90,11 +89,3 @@ func (b *Batch) HTML() string { return b.Table(0).HTML() }
 
 // String shows the batch as a text table.
 func (b *Batch) String() string { return b.Table(0).String() }
-
-// Record returns the rows as one Arrow record batch.
-func (m *MaterializedDataset) Record() (arrow.RecordBatch, error) { return m.ToArrow() }
-
-func htmlEscape(s string) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
-}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/goray-dev/goray/raylib/display"
 )
 
 // OperatorStats is what one operator did in an execution.
@@ -54,12 +56,12 @@ func (s *Stats) String() string {
 			slices.Sort(r)
 			fmt.Fprintf(&b, "* Output rows per block: %d min, %d max, %d mean, %d total\n", r[0], r[len(r)-1],
 				op.Rows/int64(len(r)), op.Rows)
-			fmt.Fprintf(&b, "* Output size per block: %s mean, %s total\n", humanBytes(op.Bytes/int64(len(r))),
-				humanBytes(op.Bytes))
+			fmt.Fprintf(&b, "* Output size per block: %s mean, %s total\n", display.HumanBytes(op.Bytes/int64(len(r))),
+				display.HumanBytes(op.Bytes))
 		}
 		if op.Wall > 0 {
 			fmt.Fprintf(&b, "* Throughput: %.0f rows/s, %s/s\n", float64(op.Rows)/op.Wall.Seconds(),
-				humanBytes(int64(float64(op.Bytes)/op.Wall.Seconds())))
+				display.HumanBytes(int64(float64(op.Bytes)/op.Wall.Seconds())))
 		}
 		b.WriteByte('\n')
 	}
@@ -68,19 +70,6 @@ func (s *Stats) String() string {
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	v, u := float64(n), 0
-	for v >= unit && u < 4 {
-		v /= unit
-		u++
-	}
-	return fmt.Sprintf("%.1f%ciB", v, "BKMGT"[u])
-}
 
 // statsBox keeps the stats of a dataset's last execution.
 type statsBox struct {

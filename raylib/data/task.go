@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,7 +48,7 @@ func (in *taskInput) describe() string {
 	for _, b := range in.blocks {
 		rows += b.Meta.NumRows
 		for _, f := range b.Meta.InputFiles {
-			if !contains(files, f) {
+			if !slices.Contains(files, f) {
 				files = append(files, f)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -470,7 +471,7 @@ func splitByPartition(ctx context.Context, rec arrow.RecordBatch, cols []string)
 	}
 	keep := make([]string, 0, rec.NumCols())
 	for _, n := range schemaNames(rec.Schema()) {
-		if !contains(cols, n) {
+		if !slices.Contains(cols, n) {
 			keep = append(keep, n)
 		}
 	}

@@ -21,12 +21,12 @@ func Objects(objs []ray.ObjectInfo) *Table {
 	var total int64
 	for _, o := range objs {
 		total += o.Size
-		t.AddRow(o.ID, humanBytes(o.Size), o.Status, o.ReferenceType, o.CallSite, o.Type, o.Source)
+		t.AddRow(o.ID, HumanBytes(o.Size), o.Status, o.ReferenceType, o.CallSite, o.Type, o.Source)
 	}
 	if len(objs) == 0 {
 		t.Footer = "no objects"
 	} else {
-		t.Footer = "total size " + humanBytes(total)
+		t.Footer = "total size " + HumanBytes(total)
 	}
 	return t
 }
@@ -70,7 +70,7 @@ func Resources(total, available map[string]float64) *Table {
 	for _, k := range names {
 		f := formatAmount
 		if k == "memory" || k == "object_store_memory" {
-			f = func(v float64) string { return humanBytes(int64(v)) }
+			f = func(v float64) string { return HumanBytes(int64(v)) }
 		}
 		t.AddRow(k, f(total[k]), f(available[k]), f(total[k]-available[k]))
 	}
@@ -142,14 +142,14 @@ func TaskSummary(sums []ray.TaskSummary) *Table {
 //	display.Show(display.StoreStats(ray.StoreStats()))
 func StoreStats(s ray.ObjectStoreStats) *Table {
 	t := &Table{Title: "Object store", Columns: []Column{{Name: "stat"}, {Name: "value"}}}
-	used := humanBytes(s.InMemoryBytes)
+	used := HumanBytes(s.InMemoryBytes)
 	if s.BudgetBytes > 0 {
 		used += fmt.Sprintf(" (%.1f%% of budget)", 100*float64(s.InMemoryBytes)/float64(s.BudgetBytes))
 	}
 	t.AddRow("objects", s.Objects)
 	t.AddRow("in memory", used)
-	t.AddRow("budget", humanBytes(s.BudgetBytes))
-	t.AddRow("spilled", humanBytes(s.SpilledBytes))
+	t.AddRow("budget", HumanBytes(s.BudgetBytes))
+	t.AddRow("spilled", HumanBytes(s.SpilledBytes))
 	t.AddRow("spills", s.SpillCount)
 	t.AddRow("restores", s.RestoreCount)
 	if s.SpillDir != "" {
@@ -158,8 +158,8 @@ func StoreStats(s ray.ObjectStoreStats) *Table {
 	return t
 }
 
-// humanBytes writes n with binary units, as Ray's CLI does: 512 B, 1.5 KiB.
-func humanBytes(n int64) string {
+// HumanBytes writes n with binary units, as Ray's CLI does: 512 B, 1.5 KiB.
+func HumanBytes(n int64) string {
 	if n < 1024 && n > -1024 {
 		return strconv.FormatInt(n, 10) + " B"
 	}

@@ -126,7 +126,7 @@ func formatBytes(b []byte) string {
 	if len(b) <= prefix {
 		return "b" + strconv.Quote(string(b))
 	}
-	return fmt.Sprintf("b%s… (%s)", strconv.Quote(string(b[:prefix])), humanBytes(int64(len(b))))
+	return fmt.Sprintf("b%s… (%s)", strconv.Quote(string(b[:prefix])), HumanBytes(int64(len(b))))
 }
 
 // countLine is the footer's first line: the shape of the table, or how
