@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"sync"
 	"time"
@@ -74,6 +75,11 @@ type actorCore struct {
 	qhead    int
 	drainers int
 	running  map[*taskRecord]struct{}
+	// inflight counts running calls per incarnation, and retired holds
+	// dropped instances that implement io.Closer until their last call
+	// returns: see retireLocked.
+	inflight map[int]int
+	retired  map[int]io.Closer
 	restarts int
 	cause    error
 	grant    resources.Grant
@@ -110,7 +116,8 @@ func newActor[T any](ctor invokeFunc, opts []Option) (*Actor[T], error) {
 	a := &actorCore{rt: r, id: r.nextActor.Add(1), class: typ.Name(), typ: typ, name: c.name,
 		namespace: r.namespace, request: req, maxConcurrency: c.maxConcurrency,
 		maxRestarts: c.maxRestarts, maxTaskRetries: c.maxTaskRetries, ctor: ctor,
-		state: PendingCreation, running: make(map[*taskRecord]struct{}), created: time.Now(), lane: -1}
+		state: PendingCreation, running: make(map[*taskRecord]struct{}), inflight: make(map[int]int), retired: make(map[int]io.Closer),
+		created: time.Now(), lane: -1}
 	if a.class == "" {
 		a.class = typ.String()
 	}
@@ -173,6 +180,7 @@ func (a *actorCore) construct() {
 			a.mu.Lock()
 			if a.state == Dead {
 				a.mu.Unlock()
+				closeInstance(res[0])
 				return
 			}
 			a.instance = res[0]
@@ -295,6 +303,7 @@ func (a *actorCore) drain() {
 		}
 		inst, gen := a.instance, a.gen
 		a.running[t] = struct{}{}
+		a.inflight[gen]++
 		a.mu.Unlock()
 		a.runCall(t, inst, gen)
 	}
@@ -304,7 +313,7 @@ func (a *actorCore) runCall(t *taskRecord, inst any, gen int) {
 	t.mu.Lock()
 	if t.done {
 		t.mu.Unlock()
-		a.callDone(t)
+		a.callDone(t, gen)
 		t.dropArgs()
 		a.rt.untrack(t)
 		return
@@ -337,17 +346,63 @@ func (a *actorCore) runCall(t *taskRecord, inst any, gen int) {
 		a.crashed(gen, te, t)
 		return
 	}
-	a.callDone(t)
+	a.callDone(t, gen)
 	if err != nil {
 		err = t.wrapError(err, t.attempts)
 	}
 	t.finish(results, err)
 }
 
-func (a *actorCore) callDone(t *taskRecord) {
+func (a *actorCore) callDone(t *taskRecord, gen int) {
 	a.mu.Lock()
 	delete(a.running, t)
+	c := a.endCallLocked(gen)
 	a.mu.Unlock()
+	closeInstance(c)
+}
+
+// endCallLocked records that a call on incarnation gen returned and
+// returns that incarnation's instance if it was retired and this was its
+// last call: the caller closes it after unlocking.
+func (a *actorCore) endCallLocked(gen int) io.Closer {
+	a.inflight[gen]--
+	if a.inflight[gen] > 0 {
+		return nil
+	}
+	delete(a.inflight, gen)
+	c := a.retired[gen]
+	delete(a.retired, gen)
+	return c
+}
+
+// retireLocked drops the current instance. An instance that implements
+// io.Closer (a model holding device memory, a file, a connection) is
+// closed once no call runs on it any more, as a Ray actor's resources go
+// with its process; the instance to close now, if any, is returned for the
+// caller to close after unlocking.
+func (a *actorCore) retireLocked() io.Closer {
+	inst := a.instance
+	a.instance = nil
+	c, ok := inst.(io.Closer)
+	if !ok {
+		return nil
+	}
+	if a.inflight[a.gen] == 0 {
+		return c
+	}
+	a.retired[a.gen] = c
+	return nil
+}
+
+// closeInstance closes a retired actor instance; a panic in Close must not
+// take the runtime down, and its error has no caller to go to.
+func closeInstance(inst any) {
+	c, ok := inst.(io.Closer)
+	if !ok || c == nil {
+		return
+	}
+	defer func() { _ = recover() }()
+	_ = c.Close()
 }
 
 // crashed handles a panic in a method: the actor restarts if it may, and
@@ -357,11 +412,17 @@ func (a *actorCore) crashed(gen int, cause *TaskError, t *taskRecord) {
 	a.mu.Lock()
 	delete(a.running, t)
 	retry := a.maxTaskRetries == -1 || t.attempts <= a.maxTaskRetries
+	toClose := []io.Closer{a.endCallLocked(gen)}
+	defer func() {
+		for _, c := range toClose {
+			closeInstance(c)
+		}
+	}()
 	if a.gen == gen && a.state == Alive {
 		if a.canRestartLocked() {
 			a.restarts++
 			a.state = Restarting
-			a.instance = nil
+			toClose = append(toClose, a.retireLocked())
 			a.mu.Unlock()
 			a.rt.wg.Add(1)
 			go a.construct()
@@ -404,7 +465,7 @@ func (a *actorCore) die(cause error) {
 	}
 	a.state = Dead
 	a.cause = cause
-	a.instance = nil
+	retired := a.retireLocked()
 	queued := append([]*taskRecord(nil), a.queue[a.qhead:]...)
 	a.queue, a.qhead = nil, 0
 	running := make([]*taskRecord, 0, len(a.running))
@@ -416,6 +477,7 @@ func (a *actorCore) die(cause error) {
 	g := a.grant
 	err := a.diedLocked()
 	a.mu.Unlock()
+	defer closeInstance(retired)
 
 	a.rt.sched.Cancel(&a.item)
 	if granted {
@@ -466,9 +528,10 @@ func (a *actorCore) kill(cause error, noRestart bool) {
 		}
 		a.restarts++
 		a.state = Restarting
-		a.instance = nil
+		retired := a.retireLocked()
 		a.gen++
 		a.mu.Unlock()
+		closeInstance(retired)
 		a.rt.wg.Add(1)
 		go a.construct()
 		return

@@ -12,6 +12,11 @@
 // (Remote, Get, Wait, Put, Cancel, Kill, GetActor) so that a Ray user finds
 // every call; see the README for the full Ray to goray table.
 //
+// An actor's instance that implements io.Closer is closed when the actor
+// dies (Kill, a crash, Shutdown) or restarts, once no call runs on it: a
+// Ray actor's process takes its resources with it, and in one process
+// Close is how a model, file or connection held by an actor is released.
+//
 // Values passed to and returned from remote calls are stored without
 // copying. Treat them as immutable once submitted, as Ray's zero-copy
 // arrays are read-only; a later backend with worker processes will

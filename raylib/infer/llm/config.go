@@ -28,6 +28,25 @@ type Config struct {
 	QKVBias bool
 	// RopeScaling is nil, or a "linear" or "llama3" scaling.
 	RopeScaling *weights.RopeScaling
+	// MaxPositions is the context length the model was trained for
+	// (max_position_embeddings, GGUF <arch>.context_length); 0 means
+	// unknown, and then no limit is enforced. See ContextLengthError.
+	MaxPositions int
+}
+
+// ContextLengthError reports a prompt that does not fit the model's
+// context. The policy: a prompt of MaxPositions tokens or more is an error
+// (nothing is truncated silently, since cutting either end of a chat prompt
+// changes its meaning); a prompt that fits but leaves less room than
+// MaxNewTokens has its generation cut at the context's end, as Hugging
+// Face's generate does when max_length is reached.
+type ContextLengthError struct {
+	Row, Tokens, MaxPositions int
+}
+
+func (e *ContextLengthError) Error() string {
+	return fmt.Sprintf("llm: prompt %d has %d tokens, which leaves no room in the model's context of %d positions (shorten the prompt)",
+		e.Row, e.Tokens, e.MaxPositions)
 }
 
 // architectures maps the config.json "architectures" entries and
@@ -85,6 +104,7 @@ func ConfigFrom(mc *weights.ModelConfig) (Config, error) {
 		RopeTheta:         mc.RopeTheta,
 		TieWordEmbeddings: mc.TieWordEmbeddings,
 		QKVBias:           mc.AttentionBias || arch == "qwen2",
+		MaxPositions:      mc.MaxPositionEmbeddings,
 	}
 	if rs := mc.RopeScaling; rs != nil && rs.Type != "" && rs.Type != "default" {
 		if !slices.Contains([]string{"linear", "llama3"}, rs.Type) {

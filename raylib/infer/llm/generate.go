@@ -39,6 +39,25 @@ func (m *Model) checkIDs(rows [][]int) error {
 	return nil
 }
 
+// rowLimits applies the context-length policy (see ContextLengthError):
+// it returns how many tokens each prompt may still get, at most maxNew,
+// or an error for a prompt that fills the context.
+func (m *Model) rowLimits(rows [][]int, maxNew int) ([]int, error) {
+	limits := make([]int, len(rows))
+	ctxLen := m.Config.MaxPositions
+	for b, r := range rows {
+		limits[b] = maxNew
+		if ctxLen <= 0 {
+			continue
+		}
+		if len(r) >= ctxLen {
+			return nil, &ContextLengthError{Row: b, Tokens: len(r), MaxPositions: ctxLen}
+		}
+		limits[b] = min(maxNew, ctxLen-len(r))
+	}
+	return limits, nil
+}
+
 // pack left-pads rows to T columns and the batch to bp rows (extra rows
 // hold one pad token). It returns ids [bp, T] and start [bp].
 func pack(rows [][]int, T, bp int) (ids, start *tensors.Tensor) {
@@ -103,6 +122,13 @@ func (m *Model) Logits(rows [][]int) ([][][]float32, error) {
 	if err := m.checkIDs(rows); err != nil {
 		return nil, err
 	}
+	if c := m.Config.MaxPositions; c > 0 {
+		for b, r := range rows {
+			if len(r) > c {
+				return nil, &ContextLengthError{Row: b, Tokens: len(r), MaxPositions: c}
+			}
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	T := device.BucketSize(maxLen(rows), MinPromptBucket)
@@ -154,25 +180,27 @@ func argmaxRows(logits *tensors.Tensor, n, V int) ([]int, error) {
 
 // greedyState tracks the generated tokens and which rows have stopped.
 type greedyState struct {
-	out  [][]int
-	done []bool
-	stop []int
-	left int
+	out    [][]int
+	done   []bool
+	stop   []int
+	limits []int // per row, from rowLimits
+	left   int
 }
 
-func newGreedy(n int, stop []int) *greedyState {
-	return &greedyState{out: make([][]int, n), done: make([]bool, n), stop: stop, left: n}
+func newGreedy(limits []int, stop []int) *greedyState {
+	n := len(limits)
+	return &greedyState{out: make([][]int, n), done: make([]bool, n), stop: stop, limits: limits, left: n}
 }
 
 // add appends the chosen tokens of the rows still running and reports
 // whether every row has finished.
-func (s *greedyState) add(next []int, maxNew int) bool {
+func (s *greedyState) add(next []int) bool {
 	for b, tok := range next {
 		if s.done[b] {
 			continue
 		}
 		s.out[b] = append(s.out[b], tok)
-		if slices.Contains(s.stop, tok) || len(s.out[b]) >= maxNew {
+		if slices.Contains(s.stop, tok) || len(s.out[b]) >= s.limits[b] {
 			s.done[b] = true
 			s.left--
 		}
@@ -199,6 +227,10 @@ func (m *Model) GenerateNoCache(prompts [][]int, maxNew int, stop []int) ([][]in
 	if err := m.checkIDs(prompts); err != nil {
 		return nil, err
 	}
+	limits, err := m.rowLimits(prompts, maxNew)
+	if err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n, V := len(prompts), m.Config.Vocab
@@ -207,7 +239,7 @@ func (m *Model) GenerateNoCache(prompts [][]int, maxNew int, stop []int) ([][]in
 	for b, p := range prompts {
 		seqs[b] = slices.Clone(p)
 	}
-	st := newGreedy(n, stop)
+	st := newGreedy(limits, stop)
 	for maxNew > 0 {
 		T := device.BucketSize(maxLen(seqs), MinPromptBucket)
 		ids, start := pack(seqs, T, bp)
@@ -222,7 +254,7 @@ func (m *Model) GenerateNoCache(prompts [][]int, maxNew int, stop []int) ([][]in
 		if err != nil {
 			return nil, err
 		}
-		if st.add(next, maxNew) {
+		if st.add(next) {
 			break
 		}
 		for b, tok := range next {

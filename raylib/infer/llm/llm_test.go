@@ -533,3 +533,51 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*3*32)/b.Elapsed().Seconds(), "tokens/s")
 }
+
+func TestContextLengthPolicy(t *testing.T) {
+	be := openBackend(t, "go")
+	m := loadModel(t, "tiny-qwen2", be)
+	ctxLen := m.Config.MaxPositions
+	if ctxLen != 128 {
+		t.Fatalf("MaxPositions = %d, want the config's 128", ctxLen)
+	}
+	prompt := func(n int) []int {
+		p := make([]int, n)
+		for i := range p {
+			p[i] = 1 + i%200
+		}
+		return p
+	}
+
+	// A prompt that fills the context is refused by every entry point.
+	var cle *ContextLengthError
+	if _, err := m.Generate([][]int{prompt(3), prompt(ctxLen)}, 4, nil); !errors.As(err, &cle) || cle.Row != 1 || cle.Tokens != ctxLen {
+		t.Errorf("Generate: %v", err)
+	}
+	if _, err := m.GenerateNoCache([][]int{prompt(ctxLen + 5)}, 4, nil); !errors.As(err, &cle) || !strings.Contains(err.Error(), "133 tokens") {
+		t.Errorf("GenerateNoCache: %v", err)
+	}
+	if _, err := m.Logits([][]int{prompt(ctxLen + 1)}); !errors.As(err, &cle) {
+		t.Errorf("Logits over the context: %v", err)
+	}
+	if _, err := m.Logits([][]int{prompt(ctxLen)}); err != nil {
+		t.Errorf("Logits of exactly the context: %v", err)
+	}
+
+	// A prompt that fits gets at most the room left; others are unaffected.
+	rows := [][]int{prompt(ctxLen - 6), prompt(10)}
+	got, err := m.Generate(rows, 20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got[0]) != 6 || len(got[1]) != 20 {
+		t.Errorf("lengths %d and %d, want 6 (context end) and 20", len(got[0]), len(got[1]))
+	}
+	ref, err := m.GenerateNoCache(rows, 20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got[0], ref[0]) || !slices.Equal(got[1], ref[1]) {
+		t.Errorf("cached %v, uncached %v", got, ref)
+	}
+}

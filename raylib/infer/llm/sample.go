@@ -16,7 +16,8 @@ import (
 // GenerateOptions configure GenerateWith. The zero value (with
 // MaxNewTokens set) is greedy decoding, like Generate.
 type GenerateOptions struct {
-	// MaxNewTokens is the most tokens generated per row (<= 0: none).
+	// MaxNewTokens is the most tokens generated per row (<= 0: none); a
+	// row also stops at the end of the model's context (ContextLengthError).
 	MaxNewTokens int
 	// Temperature 0 is greedy decoding (argmax); above 0 the next token is
 	// sampled from softmax(logits/Temperature) after top-k and top-p.
@@ -220,6 +221,11 @@ func (m *Model) GenerateWith(ctx context.Context, prompts [][]int, opts Generate
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	limits, err := m.rowLimits(prompts, maxNew)
+	if err != nil {
+		return nil, err
+	}
+	maxNew = slices.Max(limits)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	T := device.BucketSize(maxLen(prompts), MinPromptBucket)
@@ -273,7 +279,7 @@ func (m *Model) GenerateWith(ctx context.Context, prompts [][]int, opts Generate
 			if seen != nil {
 				seen[b] = append(seen[b], tok)
 			}
-			stop := slices.Contains(opts.Stop, tok) || len(out[b]) >= maxNew
+			stop := slices.Contains(opts.Stop, tok) || len(out[b]) >= limits[b]
 			if opts.OnToken != nil && !opts.OnToken(b, tok) {
 				stop = true
 			}
