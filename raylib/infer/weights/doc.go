@@ -4,7 +4,11 @@
 // local Hugging Face cache) and GGUF files (v2 and v3) with dequantisation of
 // the common ggml block formats to float32.
 //
-// It only reads local files; nothing is ever downloaded.
+// It reads local files, except [Download], which fetches a model from the
+// Hugging Face Hub into the standard Hugging Face cache (HF_HOME,
+// HF_HUB_CACHE, HF_ENDPOINT and HF_TOKEN respected; with HF_HUB_OFFLINE=1
+// only the cache is used), in huggingface_hub's layout so that the Python
+// tools and this package share the files.
 //
 // # Tensors
 //
@@ -38,7 +42,7 @@
 // two JSON files, [CheckFiles] reports what an inference run would miss,
 // [OpenHFModel] does all of it, and [FindInHFCache] finds a snapshot folder
 // in the local Hugging Face cache (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME,
-// ~/.cache/huggingface/hub).
+// ~/.cache/huggingface/hub); [Download] fills it.
 //
 // # GGUF
 //

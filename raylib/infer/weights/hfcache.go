@@ -5,41 +5,61 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
 
 // HFCacheDir returns the Hugging Face hub cache folder the way
-// huggingface_hub resolves it: $HF_HUB_CACHE, else the legacy
+// huggingface_hub (constants.py) resolves it: $HF_HUB_CACHE, else the legacy
 // $HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else
-// $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub. A leading
-// "~" is expanded. The folder need not exist.
+// $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub. As there,
+// a leading "~" and then $VAR or ${VAR} references to set variables are
+// expanded, so the Python tools and this package agree on one folder. An
+// empty variable counts as unset. The folder need not exist.
 func HFCacheDir() (string, error) {
 	if v := os.Getenv("HF_HUB_CACHE"); v != "" {
-		return expandHome(v)
+		return expandPath(v)
 	}
 	if v := os.Getenv("HUGGINGFACE_HUB_CACHE"); v != "" {
-		return expandHome(v)
+		return expandPath(v)
 	}
+	home, err := hfHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, "hub"), nil
+}
+
+// hfHomeDir is huggingface_hub's HF_HOME: $HF_HOME, else
+// $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. The token file
+// lives there, beside the hub cache.
+func hfHomeDir() (string, error) {
 	if v := os.Getenv("HF_HOME"); v != "" {
-		home, err := expandHome(v)
-		if err != nil {
-			return "", err
-		}
-		return filepath.Join(home, "hub"), nil
+		return expandPath(v)
 	}
 	if v := os.Getenv("XDG_CACHE_HOME"); v != "" {
-		x, err := expandHome(v)
+		x, err := expandPath(v)
 		if err != nil {
 			return "", err
 		}
-		return filepath.Join(x, "huggingface", "hub"), nil
+		return filepath.Join(x, "huggingface"), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", fmt.Errorf("weights: cannot find the Hugging Face cache: %w", err)
 	}
-	return filepath.Join(home, ".cache", "huggingface", "hub"), nil
+	return filepath.Join(home, ".cache", "huggingface"), nil
+}
+
+// expandPath is Python's os.path.expandvars(os.path.expanduser(p)), which
+// huggingface_hub applies to HF_HOME, HF_HUB_CACHE and HF_TOKEN_PATH.
+func expandPath(p string) (string, error) {
+	p, err := expandHome(p)
+	if err != nil {
+		return "", err
+	}
+	return expandVars(p), nil
 }
 
 func expandHome(p string) (string, error) {
@@ -51,6 +71,25 @@ func expandHome(p string) (string, error) {
 		return "", fmt.Errorf("weights: cannot expand %q: %w", p, err)
 	}
 	return filepath.Join(home, strings.TrimPrefix(p, "~")), nil
+}
+
+// envRef is posixpath.expandvars' pattern: $name or ${name}.
+var envRef = regexp.MustCompile(`\$(\w+|\{[^}]*\})`)
+
+// expandVars replaces $NAME and ${NAME} with the variable's value and, like
+// Python (and unlike os.ExpandEnv), leaves references to unset variables as
+// they are.
+func expandVars(p string) string {
+	if !strings.Contains(p, "$") {
+		return p
+	}
+	return envRef.ReplaceAllStringFunc(p, func(ref string) string {
+		name := strings.TrimSuffix(strings.TrimPrefix(ref[1:], "{"), "}")
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		return ref
+	})
 }
 
 // FindInHFCache returns the snapshot folder of a model in the local Hugging
@@ -82,7 +121,7 @@ func FindInHFCacheRevision(repoID, revision string) (string, error) {
 	snapshots := filepath.Join(repoDir, "snapshots")
 	var looked []string
 	notFound := func(why string) error {
-		return fmt.Errorf("weights: %s is not in the Hugging Face cache (%s): %s; looked at %s (nothing is downloaded: fetch it first, e.g. with `hf download %s`)",
+		return fmt.Errorf("weights: %s is not in the Hugging Face cache (%s): %s; looked at %s (FindInHFCache never downloads: fetch it first with weights.Download or `hf download %s`)",
 			repoID, cache, why, strings.Join(looked, ", "), repoID)
 	}
 
