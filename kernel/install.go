@@ -267,11 +267,12 @@ import (
 
 	"github.com/goray-dev/goray/raylib/data"
 	"github.com/goray-dev/goray/raylib/display"
+	"github.com/goray-dev/goray/raylib/infer/enhance"
 	"github.com/goray-dev/goray/raylib/ray"
 	"github.com/janpfeifer/gonb/gonbui"
 )
 
 func main() {
-	fmt.Println(ray.IsInitialized(), gonbui.IsNotebook, display.Show, data.Range)
+	fmt.Println(ray.IsInitialized(), gonbui.IsNotebook, display.Show, data.Range, enhance.LabModel)
 }
 `

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/goray-dev/goray/internal/pyenv"
 )
 
 // plugin is a PJRT plugin found on disk.
@@ -186,64 +188,18 @@ func venvPlugins(venv string) []string {
 		"lib/python3*/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so",
 		"lib/python3*/site-packages/jax_plugins/xla_cuda12/xla_cuda_plugin.so",
 	} {
-		m, _ := filepath.Glob(filepath.Join(venv, pattern))
-		for _, f := range m {
-			if isFile(f) {
-				out = append(out, f)
-			}
-		}
+		out = append(out, pyenv.Glob([]string{venv}, pattern)...)
 	}
 	return out
 }
 
 // venvDirs: $VIRTUAL_ENV, the first .venv in the working directory or a
 // parent, the first .venv above the executable; absolute and deduplicated.
-func venvDirs() []string {
-	var out []string
-	add := func(d string) {
-		if d == "" || !isDir(d) {
-			return
-		}
-		if abs, err := filepath.Abs(d); err == nil {
-			d = abs
-		}
-		if !slices.Contains(out, d) {
-			out = append(out, d)
-		}
-	}
-	add(os.Getenv("VIRTUAL_ENV"))
-	for _, dir := range venvSearchFrom() {
-		add(venvAbove(dir))
-	}
-	return out
-}
+func venvDirs() []string { return pyenv.Dirs(venvSearchFrom()...) }
 
 // venvSearchFrom lists the directories whose ancestors are searched for a
-// .venv: the working directory and the executable's; a variable for tests.
-var venvSearchFrom = func() []string {
-	var dirs []string
-	if wd, err := os.Getwd(); err == nil {
-		dirs = append(dirs, wd)
-	}
-	if exe, err := os.Executable(); err == nil {
-		dirs = append(dirs, filepath.Dir(exe))
-	}
-	return dirs
-}
-
-// venvAbove returns the first dir/.venv going up from dir, or "".
-func venvAbove(dir string) string {
-	for {
-		if v := filepath.Join(dir, ".venv"); isDir(v) {
-			return v
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
+// .venv; a variable for tests.
+var venvSearchFrom = pyenv.DefaultFrom
 
 // goXLASystemDir is go-xla's system-wide install directory; a variable
 // for tests.

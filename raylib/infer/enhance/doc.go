@@ -8,7 +8,7 @@
 // the prompt, and writes the answer back into the prompt column, adding a
 // "season" column:
 //
-//	cfg := enhance.Config{ModelPath: "Qwen2.5-0.5B-Instruct", Seed: 7}
+//	cfg := enhance.Config{Model: "Qwen/Qwen2.5-0.5B-Instruct", Seed: 7}
 //	ds = ds.MapBatches(data.ActorPool1(enhance.FromConfig, cfg, 2), data.BatchSize(4))
 //
 // Generation samples with temperature 0.7 and top-p 0.9 from a per-prompt

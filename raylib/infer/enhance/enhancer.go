@@ -11,8 +11,10 @@ import (
 	"strings"
 
 	"github.com/goray-dev/goray/raylib/data"
+	"github.com/goray-dev/goray/raylib/infer/device"
 	"github.com/goray-dev/goray/raylib/infer/llm"
 	"github.com/goray-dev/goray/raylib/infer/tokenizer"
+	"github.com/goray-dev/goray/raylib/ray"
 )
 
 // Seasons are the seasons an Enhancer chooses from.
@@ -29,12 +31,13 @@ const SeasonColumn = "season"
 
 // Config configures an Enhancer.
 type Config struct {
-	// ModelPath is a Hugging Face model folder (config.json, safetensors,
-	// tokenizer.json) or a llama.cpp .gguf file (llm.LoadGGUF; its
-	// tokenizer comes from the file's metadata).
-	ModelPath string
-	// TokenizerPath is the tokenizer.json of a folder model; "" means
-	// ModelPath/tokenizer.json. Tokenizer, when set, is used instead (for
+	// Model names the model (see ResolveModel): a Hugging Face repo id
+	// such as "Qwen/Qwen2.5-0.5B-Instruct" (from the HF cache), a model
+	// folder (config.json, safetensors, tokenizer.json) or a llama.cpp
+	// .gguf file (its tokenizer comes from the file's metadata).
+	Model string
+	// TokenizerPath is the tokenizer.json of a folder model; "" means the
+	// folder's tokenizer.json. Tokenizer, when set, is used instead (for
 	// GGUF models too).
 	TokenizerPath string
 	Tokenizer     *tokenizer.Tokenizer
@@ -55,8 +58,8 @@ type Config struct {
 	// SystemPrompt, when set, replaces the built-in instruction (see
 	// SystemPrompt); "{season}" in it is replaced by the chosen season.
 	SystemPrompt string
-	// Model selects the backend the model runs on (llm.Options).
-	Model llm.Options
+	// LLM selects the backend the model runs on (llm.Options).
+	LLM llm.Options
 }
 
 func (c *Config) defaults() {
@@ -79,23 +82,67 @@ type Enhancer struct {
 	tok    *tokenizer.Tokenizer
 	family string
 	stop   []int
-	err    error // from FromConfig: returned by every Call
+	err    error  // from FromConfig: returned by every Call
+	free   func() // gives back the GPU share Open took, if any
 }
 
 // NewEnhancer loads the model and tokenizer of cfg.
 func NewEnhancer(cfg Config) (*Enhancer, error) {
+	return open(context.Background(), cfg)
+}
+
+// Open is NewEnhancer for an actor: its method value is the constructor
+// of data.ActorPoolCtx, so that a model that does not load fails the
+// pipeline with the operator's name, and an actor holding a GPU share
+// (data.NumGPUs(0.6)) runs its model on that GPU with that share of the
+// memory (device.OpenShare) unless cfg.LLM names a backend:
+//
+//	ds.MapBatches(data.ActorPoolCtx(cfg.Open, 2), data.NumGPUs(0.6), data.BatchSize(4))
+func (cfg Config) Open(ctx context.Context) (*Enhancer, error) {
+	return open(ctx, cfg)
+}
+
+func open(ctx context.Context, cfg Config) (*Enhancer, error) {
 	cfg.defaults()
-	if cfg.ModelPath == "" {
-		return nil, errors.New("enhance: Config.ModelPath is empty")
+	if cfg.Model == "" {
+		return nil, errors.New("enhance: Config.Model is empty")
 	}
+	path, err := ResolveModel(ctx, cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	var free func()
+	if rc, ok := ray.GetRuntimeContext(ctx); ok && len(rc.GPUs) > 0 && cfg.LLM.Backend == nil && cfg.LLM.GoMLX == nil {
+		g := rc.GPUs[0]
+		// In the embedded runtime this process owns the whole GPU: its
+		// one client may use all of it, and the actors' shares add up.
+		b, release, err := device.OpenShare(device.Options{ProcessShare: 1}, g.ID, g.Fraction)
+		if err != nil {
+			return nil, fmt.Errorf("enhance: GPU %d share %.2g: %w", g.ID, g.Fraction, err)
+		}
+		cfg.LLM.Backend, free = b, release
+	}
+	e, err := load(cfg, path)
+	if err != nil {
+		if free != nil {
+			free()
+		}
+		return nil, err
+	}
+	e.free = free
+	return e, nil
+}
+
+// load loads the model at path (resolved from cfg.Model).
+func load(cfg Config, path string) (*Enhancer, error) {
 	var (
+		err error
 		m   *llm.Model
 		tok = cfg.Tokenizer
-		err error
 	)
-	if strings.HasSuffix(strings.ToLower(cfg.ModelPath), ".gguf") {
+	if strings.HasSuffix(strings.ToLower(path), ".gguf") {
 		var gt *tokenizer.Tokenizer
-		if m, gt, err = llm.LoadGGUF(cfg.ModelPath, cfg.Model); err != nil {
+		if m, gt, err = llm.LoadGGUF(path, cfg.LLM); err != nil {
 			return nil, fmt.Errorf("enhance: %w", err)
 		}
 		if tok == nil {
@@ -105,13 +152,13 @@ func NewEnhancer(cfg Config) (*Enhancer, error) {
 		if tok == nil {
 			p := cfg.TokenizerPath
 			if p == "" {
-				p = filepath.Join(cfg.ModelPath, "tokenizer.json")
+				p = filepath.Join(path, "tokenizer.json")
 			}
 			if tok, err = tokenizer.FromFile(p); err != nil {
 				return nil, fmt.Errorf("enhance: tokenizer: %w", err)
 			}
 		}
-		if m, err = llm.Load(cfg.ModelPath, cfg.Model); err != nil {
+		if m, err = llm.Load(path, cfg.LLM); err != nil {
 			return nil, fmt.Errorf("enhance: %w", err)
 		}
 	}
@@ -153,12 +200,19 @@ func FromConfig(cfg Config) *Enhancer {
 	return e
 }
 
-// Close releases the model.
+// Close releases the model and the GPU share it ran on. An actor pool
+// calls it when its actors end.
 func (e *Enhancer) Close() error {
-	if e.model == nil {
-		return nil
+	var err error
+	if e.model != nil {
+		err = e.model.Close()
+		e.model = nil
 	}
-	return e.model.Close()
+	if e.free != nil {
+		e.free()
+		e.free = nil
+	}
+	return err
 }
 
 // promptHash hashes the seed and the prompt text.
@@ -179,11 +233,11 @@ func SeasonFor(seed uint64, prompt string) string {
 
 // SystemPrompt is the instruction given to the model for season.
 func SystemPrompt(season string) string {
-	return "You are an assistant that improves prompts for an image generator. " +
-		"Rewrite the user's prompt, adding two short details typical of " + season +
-		" (for example weather, plants, light or seasonal objects). " +
-		"Keep the animal, its clothing and the art medium exactly as given. " +
-		"Reply with the rewritten prompt only, on one line, without quotes or explanations."
+	// Short and direct: the CPU stand-in model, SmolLM2-135M, follows a
+	// one-line instruction far better than a paragraph.
+	return "Rewrite the user's image prompt so that it takes place in " + season +
+		". Add two short details typical of " + season +
+		". Keep the animal, its clothing and the art medium. Reply with the new prompt only, in one sentence."
 }
 
 // Messages is the chat sent to the model for prompt and season with the
@@ -226,6 +280,9 @@ func (e *Enhancer) Call(ctx context.Context, b *data.Batch) (*data.Batch, error)
 func (e *Enhancer) Enhance(ctx context.Context, prompts []string) (out, seasons []string, err error) {
 	if e.err != nil {
 		return nil, nil, e.err
+	}
+	if e.model == nil {
+		return nil, nil, errors.New("enhance: the Enhancer is closed")
 	}
 	out = make([]string, len(prompts))
 	seasons = make([]string, len(prompts))

@@ -85,12 +85,12 @@ func testConfig(t *testing.T) enhance.Config {
 	}
 	t.Cleanup(gb.Finalize)
 	return enhance.Config{
-		ModelPath:    tinyQwen2,
+		Model:        tinyQwen2,
 		Tokenizer:    tinyTokenizer(t),
 		Seed:         42,
 		MaxNewTokens: 8,
 		SystemPrompt: "Add {season}.",
-		Model:        llm.Options{GoMLX: gb},
+		LLM:          llm.Options{GoMLX: gb},
 	}
 }
 
@@ -222,13 +222,13 @@ func TestEnhancerDirect(t *testing.T) {
 
 func TestEnhancerErrors(t *testing.T) {
 	if _, err := enhance.NewEnhancer(enhance.Config{}); err == nil {
-		t.Fatal("empty ModelPath accepted")
+		t.Fatal("empty Model accepted")
 	}
 	// GGUF paths go to llm.LoadGGUF (no end-to-end GGUF chat test yet).
-	if _, err := enhance.NewEnhancer(enhance.Config{ModelPath: filepath.Join(t.TempDir(), "x.gguf")}); err == nil {
+	if _, err := enhance.NewEnhancer(enhance.Config{Model: filepath.Join(t.TempDir(), "x.gguf")}); err == nil {
 		t.Fatal("missing gguf accepted")
 	}
-	e := enhance.FromConfig(enhance.Config{ModelPath: filepath.Join(t.TempDir(), "missing")})
+	e := enhance.FromConfig(enhance.Config{Model: filepath.Join(t.TempDir(), "missing")})
 	if _, err := e.Call(context.Background(), nil); err == nil {
 		t.Fatal("FromConfig error not returned by Call")
 	}

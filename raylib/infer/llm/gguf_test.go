@@ -448,7 +448,9 @@ func testGGUFTiny(t *testing.T, name, arch string) {
 		}
 		ts = append(ts, ggufTensor{name: gn, shape: tn.Shape, typ: 0, data: f32Bytes(v)})
 	}
-	g := writeGGUF(t, archMeta(arch, cfg.Hidden, cfg.Layers, cfg.Heads, cfg.KVHeads, cfg.Intermediate, cfg.Vocab), ts)
+	meta := append(archMeta(arch, cfg.Hidden, cfg.Layers, cfg.Heads, cfg.KVHeads, cfg.Intermediate, cfg.Vocab),
+		[2]any{arch + ".context_length", uint32(cfg.MaxPositions)})
+	g := writeGGUF(t, meta, ts)
 	src, err := NewGGUFSource(g)
 	if err != nil {
 		t.Fatal(err)

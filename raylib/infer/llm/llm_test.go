@@ -143,7 +143,7 @@ func TestConfigFromGoldens(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Config{Arch: tc.arch, Hidden: 64, Intermediate: 128, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16,
-			Vocab: 256, RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: tc.tied, QKVBias: tc.qbias}
+			Vocab: 256, RMSNormEps: 1e-6, RopeTheta: 10000, TieWordEmbeddings: tc.tied, QKVBias: tc.qbias, MaxPositions: 128}
 		if fmt.Sprint(c) != fmt.Sprint(want) {
 			t.Errorf("%s: config %+v, want %+v", tc.name, c, want)
 		}
