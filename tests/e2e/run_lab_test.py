@@ -240,6 +240,11 @@ def main() -> int:
         env["JUPYTER_CONFIG_DIR"] = str(tmp / "config")
         env["JUPYTER_RUNTIME_DIR"] = str(tmp / "runtime")
         env.pop("JUPYTER_TOKEN", None)
+        # The copied root has no .venv (it is not linked, see NOT_LINKED):
+        # name the repository's, where the notebook's Step 4 finds its
+        # model and the XLA CPU plugin, as `make lab` does by its location.
+        if (REPO / ".venv").is_dir():
+            env["VIRTUAL_ENV"] = str(REPO / ".venv")
         cmd = [
             sys.executable, "-m", "jupyterlab", "--no-browser",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",

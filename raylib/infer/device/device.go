@@ -260,7 +260,25 @@ func logChoice(w io.Writer, b *Backend) {
 	if w == nil {
 		w = os.Stderr
 	}
-	fmt.Fprintf(w, "%sbackend %s (%s)\n", LogPrefix, b.kind, b.reason)
+	fmt.Fprintf(w, "%sbackend %s (%s)\n", LogPrefix, b.kind, relativePaths(b.reason))
+}
+
+// relativePaths shortens the absolute paths in a log line: those under the
+// working directory or its parent become relative to it, those under the
+// home directory start with ~. A notebook's output then shows
+// ../.venv/... rather than where the repository sits on this machine.
+// (Reason keeps the absolute paths.)
+func relativePaths(s string) string {
+	if wd, err := os.Getwd(); err == nil && wd != "/" {
+		s = strings.ReplaceAll(s, wd+string(filepath.Separator), "")
+		if parent := filepath.Dir(wd); parent != "/" {
+			s = strings.ReplaceAll(s, parent+string(filepath.Separator), ".."+string(filepath.Separator))
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "/" && home != "" {
+		s = strings.ReplaceAll(s, home+string(filepath.Separator), "~"+string(filepath.Separator))
+	}
+	return s
 }
 
 var cudaEnvMu sync.Mutex

@@ -657,3 +657,16 @@ func BenchmarkMatMulSoftmax(b *testing.B) {
 		_ = be.Close()
 	}
 }
+
+func TestRelativePathsInLogLine(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := filepath.Dir(wd)
+	in := "CPU plugin " + filepath.Join(parent, ".venv", "p.so") + "; found in venv " + filepath.Join(wd, "x") + " and /opt/y"
+	want := "CPU plugin ../.venv/p.so; found in venv x and /opt/y"
+	if got := relativePaths(in); got != want {
+		t.Errorf("relativePaths(%q) = %q, want %q", in, got, want)
+	}
+}
