@@ -416,6 +416,19 @@ func TestLoadErrors(t *testing.T) {
 	data, shapes := readTensors(t, "tiny-qwen2")
 	cfg := goldenConfig(t, "tiny-qwen2")
 
+	t.Run("missing files", func(t *testing.T) {
+		dir := t.TempDir()
+		_, err := Load(dir, be.opts)
+		var mf *weights.MissingFilesError
+		if !errors.As(err, &mf) || !strings.Contains(err.Error(), "config.json") ||
+			!strings.Contains(err.Error(), "model.safetensors.index.json") || !strings.Contains(err.Error(), dir) {
+			t.Fatalf("want a MissingFilesError listing config.json and the weights in %s, got %v", dir, err)
+		}
+		if strings.Contains(strings.Join(mf.Missing, ";"), "tokenizer") {
+			t.Errorf("Load does not need a tokenizer: %v", mf.Missing)
+		}
+	})
+
 	t.Run("missing tensor", func(t *testing.T) {
 		const gone = "model.layers.1.self_attn.k_proj.bias"
 		d := maps(data)

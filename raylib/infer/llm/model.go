@@ -3,6 +3,8 @@ package llm
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/gomlx/gomlx/backends"
@@ -45,6 +47,9 @@ type Options struct {
 // model.safetensors or a sharded index) and loads its weights, converting
 // f16/bf16 to float32.
 func Load(dir string, opts Options) (*Model, error) {
+	if err := checkModelFiles(dir); err != nil {
+		return nil, err
+	}
 	mc, err := weights.LoadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -59,6 +64,23 @@ func Load(dir string, opts Options) (*Model, error) {
 	}
 	defer st.Close()
 	return New(cfg, st, opts)
+}
+
+// checkModelFiles reports, in one error, every file of dir that Load needs
+// and lacks (config.json, the weights, the shards of an index) and every
+// path it looked at. A tokenizer is not Load's business.
+func checkModelFiles(dir string) error {
+	var mf *weights.MissingFilesError
+	if err := weights.CheckFiles(dir); !errors.As(err, &mf) {
+		return nil // complete, or a problem the loaders report better
+	}
+	missing := slices.DeleteFunc(slices.Clone(mf.Missing), func(m string) bool {
+		return strings.HasPrefix(m, "a tokenizer")
+	})
+	if len(missing) == 0 {
+		return nil
+	}
+	return &weights.MissingFilesError{Dir: mf.Dir, Missing: missing, Looked: mf.Looked}
 }
 
 // paramNames lists the tensors a model of this config needs, in the order
