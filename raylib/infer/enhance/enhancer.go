@@ -123,6 +123,12 @@ func open(ctx context.Context, cfg Config) (*Enhancer, error) {
 		cfg.LLM.Backend, free = b, release
 	}
 	e, err := load(cfg, path)
+	if err == nil {
+		err = e.warmup(ctx)
+		if err != nil {
+			_ = e.model.Close()
+		}
+	}
 	if err != nil {
 		if free != nil {
 			free()
@@ -131,6 +137,20 @@ func open(ctx context.Context, cfg Config) (*Enhancer, error) {
 	}
 	e.free = free
 	return e, nil
+}
+
+// warmup compiles the model's programs for a batch of GenBatch prompts as
+// long as a typical one (the buckets round lengths up), so that the work
+// happens once, in the actor's constructor, not in its first batch.
+func (e *Enhancer) warmup(ctx context.Context) error {
+	ids, err := llm.ChatPrompt(e.tok, e.messages("a watercolor painting of a red fox", Seasons[0]), e.family)
+	if err != nil {
+		return fmt.Errorf("enhance: %w", err)
+	}
+	if err := e.model.Warmup(ctx, e.cfg.GenBatch, len(ids), e.cfg.MaxNewTokens); err != nil {
+		return fmt.Errorf("enhance: warming the model up: %w", err)
+	}
+	return nil
 }
 
 // load loads the model at path (resolved from cfg.Model).

@@ -269,3 +269,31 @@ func (m *Model) GenerateNoCache(prompts [][]int, maxNew int, stop []int) ([][]in
 	}
 	return st.out, nil
 }
+
+// Warmup compiles the programs that generating maxNew tokens for a batch
+// of n prompts of promptLen tokens uses (one prefill and one decode step
+// per shape bucket), by running them once with a throw-away prompt and
+// stopping after two tokens. A later call in the same buckets starts
+// generating at once instead of compiling first; an actor calls it in its
+// constructor so that its first batch is not slower than the rest.
+func (m *Model) Warmup(ctx context.Context, n, promptLen, maxNew int) error {
+	if n <= 0 || promptLen <= 0 || maxNew <= 0 {
+		return fmt.Errorf("llm: Warmup(%d prompts, %d tokens, %d new): all must be positive", n, promptLen, maxNew)
+	}
+	if c := m.Config.MaxPositions; c > 0 {
+		promptLen = min(promptLen, c-1)
+	}
+	prompts := make([][]int, n)
+	for b := range prompts {
+		prompts[b] = make([]int, promptLen) // token 0 is as good as any
+	}
+	counts := make([]int, n)
+	_, err := m.GenerateWith(ctx, prompts, GenerateOptions{
+		MaxNewTokens: maxNew,
+		OnToken: func(row, _ int) bool {
+			counts[row]++
+			return counts[row] < 2
+		},
+	})
+	return err
+}

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -592,5 +593,32 @@ func TestContextLengthPolicy(t *testing.T) {
 	}
 	if !slices.Equal(got[0], ref[0]) || !slices.Equal(got[1], ref[1]) {
 		t.Errorf("cached %v, uncached %v", got, ref)
+	}
+}
+
+func TestWarmupLeavesResultsAlone(t *testing.T) {
+	be := openBackend(t, "go")
+	m := loadModel(t, "tiny-llama", be)
+	rows := [][]int{{1, 2, 3, 4, 5}, {9, 8, 7}}
+	before, err := m.Generate(rows, 12, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Warmup(context.Background(), 2, 5, 12); err != nil {
+		t.Fatal(err)
+	}
+	after, err := m.Generate(rows, 12, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("Generate after Warmup %v, before %v", after, before)
+	}
+	if err := m.Warmup(context.Background(), 0, 5, 12); err == nil {
+		t.Error("Warmup of 0 prompts accepted")
+	}
+	// A prompt as long as the context is cut to fit rather than refused.
+	if err := m.Warmup(context.Background(), 1, 500, 4); err != nil {
+		t.Errorf("Warmup past the context: %v", err)
 	}
 }
