@@ -18,7 +18,7 @@ LAB_PORT ?= 8888
 # JupyterLab refuses to run as root unless told; containers often are root.
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: all lab test vet fmt-check go-test notebook-test py-test e2e-test examples bench bench-core bench-kernel bench-data golden golden-llm \
+.PHONY: all lab test vet fmt-check go-test notebook-test py-test e2e-test examples bench bench-core bench-kernel bench-data bench-llm golden golden-llm \
 	venv tools kernel-install chromium node-deps clean help
 
 all: test
@@ -29,6 +29,7 @@ help:
 	@echo "make bench       every side-by-side benchmark (needs the venv; not in CI)"
 	@echo "make bench-core  tasks, actor calls, put/get and wait against Ray 2.60"
 	@echo "make bench-data  Dataset pipelines against Ray Data 2.60 and DuckDB 2.0"
+	@echo "make bench-llm   SmolLM2-135M prefill/decode tokens/s against transformers/torch (CPU)"
 
 ## lab: the main job: JupyterLab with the goray kernel, opened on
 ## notebooks/VHOL.ipynb. Its root is the repository, so the notebooks'
@@ -119,7 +120,7 @@ $(VENV)/.installed: requirements.txt
 	$(VENV_PY) -m pip install -q -r requirements.txt
 	touch $@
 
-bench: bench-core bench-kernel bench-data
+bench: bench-core bench-kernel bench-data bench-llm
 
 bench-core: venv
 	$(GO) run ./bench/core -python $(VENV_PY)
@@ -155,12 +156,26 @@ golden: $(GOLDEN_VENV)/.installed
 	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/weights/make_golden.py
 
 ## golden-llm: the tiny Llama/Qwen2 checkpoints and their transformers logits
-## and greedy continuations (tests/golden/llm). PyPI's torch wheel needs its
+## and greedy continuations (tests/golden/llm), and transformers' sampling
+## processors run through generate() (tests/golden/sampling). PyPI's torch wheel needs its
 ## CUDA libraries even on a CPU, so this installs about 3 GB once.
 golden-llm: $(GOLDEN_VENV)/.installed
 	$(GOLDEN_PY) -m pip install -q torch==2.15.0 accelerate==1.15.0
 	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/llm/make_golden.py
 	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/llm/smollm2/make_golden.py
+	$(GOLDEN_ENV) $(GOLDEN_PY) tests/golden/sampling/make_golden.py
+
+## bench-llm: SmolLM2-135M-Instruct (GGUF, float32) prefill and decode
+## tokens/s, batch 1 and 8, on goray's XLA CPU and pure-Go backends and on
+## transformers/torch from the golden venv, in one run (bench/llm). torch is
+## installed there as golden-llm does, once (the stamp file).
+bench-llm: venv $(GOLDEN_VENV)/.bench-llm
+	@mkdir -p bench/out
+	$(GO) run ./bench/llm -python $(GOLDEN_PY) -out bench/out/llm.json
+
+$(GOLDEN_VENV)/.bench-llm: $(GOLDEN_VENV)/.installed
+	$(GOLDEN_PY) -m pip install -q torch==2.15.0 accelerate==1.15.0
+	touch $@
 
 $(GOLDEN_VENV)/.installed:
 	$(PYTHON) -m venv $(GOLDEN_VENV)
