@@ -2,6 +2,7 @@ package llm
 
 import (
 	"math"
+	"slices"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -15,12 +16,19 @@ import (
 //	ids   [B, T] int32: the new tokens, rows left-padded;
 //	start [B] int32: the cache slot of each row's first real token;
 //	pos   [] int32: the cache slot of ids[:, 0];
-//	kc, vc [L, B, KVH, S, D] float32: the key/value caches.
+//	L key caches, then L value caches, each [B, KVH, S, D] float32.
+//
+// The caches are one tensor per layer rather than one [L, ...] tensor:
+// XLA copies a cache it updates (a program's input cannot be its output
+// here), and per-layer buffers stay small enough for the allocator to
+// reuse them, where one big buffer per step would be a fresh mmap whose
+// page faults cost more than the copy (a quarter of a decode step at
+// batch 8 in the bench).
 //
 // Token ids[b, t] sits in slot pos+t and has RoPE position pos+t-start[b].
 // It attends to the slots s with start[b] <= s <= pos+t. It returns the
 // logits ([B, T, V], or [B, V] for the last position when last is set) and
-// the caches with slots pos..pos+T-1 written.
+// the 2L caches with slots pos..pos+T-1 written.
 func (m *Model) graphFn(last bool) func(in []*Node) []*Node {
 	cfg := m.Config
 	nParams := len(m.names)
@@ -28,10 +36,13 @@ func (m *Model) graphFn(last bool) func(in []*Node) []*Node {
 	useDUS := m.backend.Capabilities().Operations[backends.OpTypeDynamicUpdateSlice]
 	return func(in []*Node) []*Node {
 		p := in[:nParams]
-		ids, start, pos, kc, vc := in[nParams], in[nParams+1], in[nParams+2], in[nParams+3], in[nParams+4]
+		ids, start, pos := in[nParams], in[nParams+1], in[nParams+2]
+		L := cfg.Layers
+		kcs := slices.Clone(in[nParams+3 : nParams+3+L])
+		vcs := slices.Clone(in[nParams+3+L : nParams+3+2*L])
 		g := ids.Graph()
 		B, T := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
-		S := kc.Shape().Dimensions[3]
+		S := kcs[0].Shape().Dimensions[2]
 		H, D, NH, KVH := cfg.Hidden, cfg.HeadDim, cfg.Heads, cfg.KVHeads
 		G := NH / KVH
 		next := func() *Node { n := p[0]; p = p[1:]; return n }
@@ -66,9 +77,8 @@ func (m *Model) graphFn(last bool) func(in []*Node) []*Node {
 			v = TransposeAllAxes(Reshape(v, B, T, KVH, D), 0, 2, 1, 3)
 			q, k = rope(q, cos, sin), rope(k, cos, sin)
 
-			kc, vc = writeCache(kc, k, l, pos, useDUS), writeCache(vc, v, l, pos, useDUS)
-			keys := Reshape(Slice(kc, AxisElem(l)), B, KVH, S, D)
-			vals := Reshape(Slice(vc, AxisElem(l)), B, KVH, S, D)
+			kcs[l], vcs[l] = writeCache(kcs[l], k, pos, useDUS), writeCache(vcs[l], v, pos, useDUS)
+			keys, vals := kcs[l], vcs[l]
 
 			qg := Reshape(q, B, KVH, G, T, D)
 			scores := MulScalar(Einsum("bkgtd,bksd->bkgts", qg, keys), scale)
@@ -97,7 +107,7 @@ func (m *Model) graphFn(last bool) func(in []*Node) []*Node {
 		if last {
 			logits = Reshape(logits, B, cfg.Vocab)
 		}
-		return []*Node{logits, kc, vc}
+		return append(append([]*Node{logits}, kcs...), vcs...)
 	}
 }
 
@@ -127,30 +137,27 @@ func rope(x, cos, sin *Node) *Node {
 	return Add(Mul(x, cos), Mul(rot, sin))
 }
 
-// writeCache stores x [B,KVH,T,D] into layer l of cache [L,B,KVH,S,D] at
-// slots pos..pos+T-1. With dus it is one DynamicUpdateSlice; backends
-// without that op (SimpleGo) get the same result from a one-hot product
-// over the slots (exact: each slot receives one value times 1) and a Where.
-func writeCache(cache, x *Node, l int, pos *Node, dus bool) *Node {
+// writeCache stores x [B,KVH,T,D] into cache [B,KVH,S,D] at slots
+// pos..pos+T-1. With dus it is one DynamicUpdateSlice; backends without
+// that op (SimpleGo) get the same result from a one-hot product over the
+// slots (exact: each slot receives one value times 1) and a Where.
+func writeCache(cache, x *Node, pos *Node, dus bool) *Node {
 	g := x.Graph()
 	dims := cache.Shape().Dimensions
-	L, B, KVH, S, D := dims[0], dims[1], dims[2], dims[3], dims[4]
+	B, KVH, S, D := dims[0], dims[1], dims[2], dims[3]
 	T := x.Shape().Dimensions[2]
 	if dus {
 		zero := Scalar(g, dtypes.Int32, 0)
-		idx := []*Node{Scalar(g, dtypes.Int32, l), zero, zero, pos, zero}
-		return DynamicUpdateSlice(cache, Reshape(x, 1, B, KVH, T, D), idx)
+		return DynamicUpdateSlice(cache, x, []*Node{zero, zero, pos, zero})
 	}
 	// onehot[t, s] = (s == pos + t).
 	slots := Iota(g, shapes.Make(dtypes.Int32, T, S), 1)
 	targets := Add(Iota(g, shapes.Make(dtypes.Int32, T, S), 0), pos)
 	onehot := ConvertDType(Equal(slots, targets), dtypes.Float32)
 	placed := Einsum("bktd,ts->bksd", x, onehot) // [B,KVH,S,D]
-	// written[l', s] = l' == l && pos <= s < pos+T.
-	layer := Equal(Iota(g, shapes.Make(dtypes.Int32, L, S), 0), Scalar(g, dtypes.Int32, l))
-	s := Iota(g, shapes.Make(dtypes.Int32, L, S), 1)
-	inWindow := LogicalAnd(GreaterOrEqual(s, pos), LessThan(s, AddScalar(pos, T)))
-	written := LogicalAnd(layer, inWindow)
-	written = BroadcastToDims(Reshape(written, L, 1, 1, S, 1), L, B, KVH, S, D)
-	return Where(written, BroadcastToDims(Reshape(placed, 1, B, KVH, S, D), L, B, KVH, S, D), cache)
+	// written[s] = pos <= s < pos+T.
+	s := Iota(g, shapes.Make(dtypes.Int32, S), 0)
+	written := LogicalAnd(GreaterOrEqual(s, pos), LessThan(s, AddScalar(pos, T)))
+	written = BroadcastToDims(Reshape(written, 1, 1, S, 1), B, KVH, S, D)
+	return Where(written, placed, cache)
 }

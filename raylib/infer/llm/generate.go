@@ -78,32 +78,55 @@ func pack(rows [][]int, T, bp int) (ids, start *tensors.Tensor) {
 	return tensors.FromFlatDataAndDimensions(flat, bp, T), tensors.FromFlatDataAndDimensions(st, bp)
 }
 
-// emptyCache is a zero key or value cache for bp rows and S slots.
-func (m *Model) emptyCache(bp, S int) *tensors.Tensor {
+// kvCache holds the key caches of every layer, then the value caches, each
+// [B, KVH, S, D] (see graphFn).
+type kvCache []*tensors.Tensor
+
+// emptyCache is a zero cache for bp rows and S slots.
+func (m *Model) emptyCache(bp, S int) kvCache {
 	c := m.Config
-	return tensors.FromShape(shapes.Make(dtypes.Float32, c.Layers, bp, c.KVHeads, S, c.HeadDim))
+	cache := make(kvCache, 2*c.Layers)
+	for i := range cache {
+		cache[i] = tensors.FromShape(shapes.Make(dtypes.Float32, bp, c.KVHeads, S, c.HeadDim))
+	}
+	return cache
+}
+
+// free releases the cache's buffers.
+func (c kvCache) free() {
+	for _, t := range c {
+		if t != nil {
+			_ = t.FinalizeAll()
+		}
+	}
 }
 
 // step runs one forward step; see graphFn for the meaning of the inputs.
-// It finalises ids, start, kc and vc.
-func (m *Model) step(exec *graph.Exec, ids, start *tensors.Tensor, pos int, kc, vc *tensors.Tensor) (logits, kc2, vc2 *tensors.Tensor, err error) {
+// It finalises ids, start and cache, and returns the updated cache.
+func (m *Model) step(exec *graph.Exec, ids, start *tensors.Tensor, pos int, cache kvCache) (logits *tensors.Tensor, next kvCache, err error) {
+	posT := tensors.FromScalar(int32(pos))
+	defer func() {
+		for _, t := range []*tensors.Tensor{ids, start, posT} {
+			_ = t.FinalizeAll()
+		}
+		cache.free()
+	}()
 	if exec == nil {
-		return nil, nil, nil, fmt.Errorf("llm: model is closed")
+		return nil, nil, fmt.Errorf("llm: model is closed")
 	}
-	args := make([]any, 0, len(m.params)+5)
+	args := make([]any, 0, len(m.params)+3+len(cache))
 	for _, p := range m.params {
 		args = append(args, p)
 	}
-	posT := tensors.FromScalar(int32(pos))
-	args = append(args, ids, start, posT, kc, vc)
+	args = append(args, ids, start, posT)
+	for _, t := range cache {
+		args = append(args, t)
+	}
 	out, err := exec.Exec(args...)
-	for _, t := range []*tensors.Tensor{ids, start, posT, kc, vc} {
-		_ = t.FinalizeAll()
-	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("llm: forward: %w", err)
+		return nil, nil, fmt.Errorf("llm: forward: %w", err)
 	}
-	return out[0], out[1], out[2], nil
+	return out[0], kvCache(out[1:]), nil
 }
 
 func maxLen(rows [][]int) int {
@@ -134,12 +157,11 @@ func (m *Model) Logits(rows [][]int) ([][][]float32, error) {
 	T := device.BucketSize(maxLen(rows), MinPromptBucket)
 	bp := device.BucketSize(len(rows), 1)
 	ids, start := pack(rows, T, bp)
-	logits, kc, vc, err := m.step(m.fwdAll, ids, start, 0, m.emptyCache(bp, T), m.emptyCache(bp, T))
+	logits, cache, err := m.step(m.fwdAll, ids, start, 0, m.emptyCache(bp, T))
 	if err != nil {
 		return nil, err
 	}
-	_ = kc.FinalizeAll()
-	_ = vc.FinalizeAll()
+	cache.free()
 	flat, err := tensors.CopyFlatData[float32](logits)
 	_ = logits.FinalizeAll()
 	if err != nil {
@@ -243,12 +265,11 @@ func (m *Model) GenerateNoCache(prompts [][]int, maxNew int, stop []int) ([][]in
 	for maxNew > 0 {
 		T := device.BucketSize(maxLen(seqs), MinPromptBucket)
 		ids, start := pack(seqs, T, bp)
-		logits, kc, vc, err := m.step(m.fwdLast, ids, start, 0, m.emptyCache(bp, T), m.emptyCache(bp, T))
+		logits, cache, err := m.step(m.fwdLast, ids, start, 0, m.emptyCache(bp, T))
 		if err != nil {
 			return nil, err
 		}
-		_ = kc.FinalizeAll()
-		_ = vc.FinalizeAll()
+		cache.free()
 		next, err := argmaxRows(logits, n, V)
 		_ = logits.FinalizeAll()
 		if err != nil {

@@ -233,14 +233,11 @@ func (m *Model) GenerateWith(ctx context.Context, prompts [][]int, opts Generate
 	bp := device.BucketSize(n, 1)
 	ids, start := pack(prompts, T, bp)
 	startHost := tensors.MustCopyFlatData[int32](start)
-	logits, kc, vc, err := m.step(m.fwdLast, ids, start, 0, m.emptyCache(bp, S), m.emptyCache(bp, S))
+	logits, cache, err := m.step(m.fwdLast, ids, start, 0, m.emptyCache(bp, S))
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		_ = kc.FinalizeAll()
-		_ = vc.FinalizeAll()
-	}()
+	defer func() { cache.free() }()
 
 	out := make([][]int, n)
 	done := make([]bool, n)
@@ -300,9 +297,9 @@ func (m *Model) GenerateWith(ctx context.Context, prompts [][]int, opts Generate
 		}
 		ids := tensors.FromFlatDataAndDimensions(col, bp, 1)
 		start := tensors.FromFlatDataAndDimensions(slices.Clone(startHost), bp)
-		logits, kc, vc, err = m.step(m.fwdLast, ids, start, pos, kc, vc)
+		logits, cache, err = m.step(m.fwdLast, ids, start, pos, cache)
 		if err != nil {
-			kc, vc = tensors.FromScalar(float32(0)), tensors.FromScalar(float32(0))
+			cache = nil // step freed it
 			return nil, err
 		}
 	}
