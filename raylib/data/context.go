@@ -102,8 +102,3 @@ func (c *DataContext) log() io.Writer {
 	}
 	return os.Stderr
 }
-
-func (c *DataContext) clone() *DataContext {
-	cp := *c
-	return &cp
-}

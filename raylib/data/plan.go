@@ -80,14 +80,6 @@ func (n *node) chain() []*node {
 	return out
 }
 
-// source returns the first node of the chain.
-func (n *node) source() *node {
-	for n.input != nil {
-		n = n.input
-	}
-	return n
-}
-
 // knownSchema is the output schema when it is known without executing.
 func (n *node) knownSchema() *arrow.Schema {
 	switch n.kind {
